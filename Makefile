@@ -1,0 +1,39 @@
+# Two entry points (README Quickstart): `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+
+.PHONY: install dev demo test lint format clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.installed
+	$(PIP) install -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+dev: $(VENV)/.dev
+
+# Inpaint the bundled example images with the embedded default model; results and grids in out/.
+demo: install
+	$(VENV)/bin/inpaintkit inpaint examples/images/*.png --mask-kind half --seed 0 --out out/demo
+	$(VENV)/bin/inpaintkit inpaint examples/images/*.png --mask-kind narrow --seed 0 --out out/demo-narrow
+	@echo "demo results and grids are in out/demo and out/demo-narrow"
+
+test: dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest -q
+
+lint: dev
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf out .pytest_cache .ruff_cache

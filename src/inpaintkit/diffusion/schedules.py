@@ -1,0 +1,129 @@
+"""Noise schedules and timestep lists: pure functions that return data (DESIGN rule 3).
+
+Conventions follow guided-diffusion (the RePaint paper's code base): betas are float64 numpy arrays
+indexed by the training timestep 0..T-1, and a respaced process keeps a subset of those timesteps.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import InpaintkitError
+
+BETA_SCHEDULES = ("linear", "cosine")
+
+
+def linear_betas(
+    num_timesteps: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02
+) -> np.ndarray:
+    """DDPM's linear schedule (Ho et al. 2020), scaled so any T matches the T=1000 process.
+
+    As guided-diffusion's ``get_named_beta_schedule("linear", T)``: both ends are multiplied by
+    1000 / T. Returns float64 [T].
+    """
+    scale = 1000.0 / num_timesteps
+    return np.linspace(scale * beta_start, scale * beta_end, num_timesteps, dtype=np.float64)
+
+
+def cosine_betas(num_timesteps: int = 1000, s: float = 0.008, max_beta: float = 0.999) -> np.ndarray:
+    """Improved DDPM's cosine schedule (Nichol & Dhariwal 2021, eq. 17), betas clipped at max_beta."""
+
+    def alpha_bar(u: float) -> float:
+        return math.cos((u + s) / (1 + s) * math.pi / 2) ** 2
+
+    betas = [
+        min(1 - alpha_bar((i + 1) / num_timesteps) / alpha_bar(i / num_timesteps), max_beta)
+        for i in range(num_timesteps)
+    ]
+    return np.array(betas, dtype=np.float64)
+
+
+def make_betas(schedule: str, num_timesteps: int = 1000) -> np.ndarray:
+    """Betas by name: one of ``BETA_SCHEDULES``."""
+    if schedule == "linear":
+        return linear_betas(num_timesteps)
+    if schedule == "cosine":
+        return cosine_betas(num_timesteps)
+    raise InpaintkitError(f"unknown beta schedule {schedule!r}; choose one of {BETA_SCHEDULES}")
+
+
+def space_timesteps(num_timesteps: int, count: int, spacing: str = "even") -> list[int]:
+    """The training timesteps a respaced process of ``count`` steps keeps, ascending.
+
+    spacing:
+      - "even": guided-diffusion's ``space_timesteps(T, str(count))`` with one section:
+        t_i = round(i * (T - 1) / (count - 1)); for T=1000, count=250 this keeps 0, 4, 8, ..., 999.
+      - "leading": t_i = i * (T // count), the grid diffusers' RePaintScheduler uses (0, 4, ..., 996).
+    """
+    if not 1 <= count <= num_timesteps:
+        raise InpaintkitError(
+            f"cannot respace {num_timesteps} training steps to {count}; choose 1..{num_timesteps}"
+        )
+    if spacing == "even":
+        if count == 1:
+            return [0]
+        stride = (num_timesteps - 1) / (count - 1)
+        return [round(i * stride) for i in range(count)]
+    if spacing == "leading":
+        return [i * (num_timesteps // count) for i in range(count)]
+    raise InpaintkitError(f"unknown timestep spacing {spacing!r}; choose 'even' or 'leading'")
+
+
+def respace_betas(betas: np.ndarray, keep_timesteps: list[int]) -> np.ndarray:
+    """Betas of the process that visits only ``keep_timesteps`` (ascending training indices).
+
+    guided-diffusion's SpacedDiffusion: beta'_i = 1 - abar[t_i] / abar[t_{i-1}], so the respaced
+    process has exactly the cumulative products abar[t_i] of the original one.
+    """
+    keep = list(keep_timesteps)
+    if keep != sorted(set(keep)) or keep[0] < 0 or keep[-1] >= len(betas):
+        raise InpaintkitError("timesteps to keep must be strictly increasing indices into betas")
+    alphas_cumprod = np.cumprod(1.0 - betas)[keep]
+    previous = np.concatenate([[1.0], alphas_cumprod[:-1]])
+    return 1.0 - alphas_cumprod / previous
+
+
+def repaint_times(
+    num_steps: int, jump_length: int = 10, resamplings: int = 10, jump_n_sample: int = 1
+) -> list[int]:
+    """RePaint's time walk over respaced indices (paper section 4.2, official ``get_schedule_jump``).
+
+    Starts at num_steps - 1 and ends at -1. A pair (a, a - 1) is a reverse step: one network
+    evaluation taking x_a to x_{a-1}. A pair (a, a + 1) is an undo step: x_{a+1} ~ q(x_{a+1}|x_a).
+    Jump points are 0, j, 2j, ... below num_steps - j; each gets ``resamplings - 1`` jumps of
+    ``jump_length`` steps up. ``jump_n_sample`` > 1 adds that many extra single up/down steps
+    after each step, as the official code's ``n_sample``.
+    T=250, j=10, r=10 gives 2410 network evaluations and 2160 undo steps.
+    """
+    for name, value in (
+        ("steps", num_steps),
+        ("jump_length", jump_length),
+        ("resamplings", resamplings),
+        ("jump_n_sample", jump_n_sample),
+    ):
+        if value < 1:
+            raise InpaintkitError(f"{name} must be >= 1, got {value}")
+    jumps = {point: resamplings - 1 for point in range(0, num_steps - jump_length, jump_length)}
+    t = num_steps
+    times = []
+    while t >= 1:
+        t -= 1
+        times.append(t)
+        if t + 1 < num_steps - 1:
+            for _ in range(jump_n_sample - 1):
+                times += [t + 1, t]
+        if jumps.get(t, 0) > 0:
+            jumps[t] -= 1
+            for _ in range(jump_length):
+                t += 1
+                times.append(t)
+    times.append(-1)
+    return times
+
+
+def count_steps(times: list[int]) -> tuple[int, int]:
+    """(network evaluations, undo steps) of a time walk from :func:`repaint_times`."""
+    down = sum(1 for a, b in zip(times, times[1:]) if b < a)
+    return down, len(times) - 1 - down

@@ -1,0 +1,42 @@
+"""What a checkpoint must say about its diffusion process besides the network weights."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+
+from ..errors import InpaintkitError
+
+PREDICTIONS = ("epsilon", "v_prediction", "sample")
+
+
+@dataclass(frozen=True)
+class DiffusionConfig:
+    """The training process of a DDPM, saved next to its weights.
+
+    num_train_timesteps: T of the training process (1000 for every released RePaint model).
+    beta_schedule: "linear" (DDPM, guided-diffusion's scaling) or "cosine" (Improved DDPM).
+    prediction: what the network's first C output channels are: "epsilon", "v_prediction", "sample".
+    learned_variance: the network outputs 2C channels, the last C being Improved DDPM's
+        learned-range interpolation value v in [-1, 1] (guided-diffusion ``learn_sigma``).
+    """
+
+    num_train_timesteps: int = 1000
+    beta_schedule: str = "linear"
+    prediction: str = "epsilon"
+    learned_variance: bool = False
+
+    def __post_init__(self) -> None:
+        if self.prediction not in PREDICTIONS:
+            raise InpaintkitError(
+                f"unknown prediction type {self.prediction!r}; choose one of {PREDICTIONS}"
+            )
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> DiffusionConfig:
+        data = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
