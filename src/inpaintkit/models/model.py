@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from diffusers import UNet2DModel
 
+from ..diffusion.denoiser import Denoiser
 from ..diffusion.schedules import make_betas
 from .spec import DiffusionConfig
 
@@ -52,6 +53,20 @@ class DiffusionModel:
     def to(self, device: str | torch.device) -> DiffusionModel:
         self.unet.to(device)
         return self
+
+    def denoiser(self) -> Denoiser:
+        """The network wrapped for the samplers (eps and variance values from raw outputs)."""
+        unet = self.unet
+
+        def net(x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+            return unet(x, t, class_labels=labels).sample
+
+        return Denoiser(
+            net,
+            prediction=self.config.prediction,
+            learned_variance=self.config.learned_variance,
+            alphas_cumprod=np.cumprod(1.0 - self.betas),
+        )
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.unet.parameters())

@@ -1,0 +1,110 @@
+"""The RePaint sampler (Lugmayr et al., CVPR 2022): conditioning on the known region (eq. 8) and
+resampling by jumping back in time (section 4.2, Algorithm 1)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from tqdm.auto import tqdm
+
+from ..errors import InpaintkitError
+from .denoiser import Denoiser
+from .noise import Generator, randn
+from .process import GaussianDiffusion
+from .schedules import count_steps, repaint_times
+
+Callback = Callable[[dict], None]
+
+
+@torch.no_grad()
+def sample_repaint(
+    denoiser: Denoiser,
+    x: torch.Tensor,
+    diffusion: GaussianDiffusion,
+    *,
+    keep: torch.Tensor | None,
+    known: torch.Tensor | None,
+    jump_length: int = 10,
+    resamplings: int = 10,
+    jump_n_sample: int = 1,
+    times: list[int] | None = None,
+    variance: str | None = None,
+    clip_denoised: bool = True,
+    class_labels: torch.Tensor | None = None,
+    share_noise: bool = False,
+    generator: Generator = None,
+    callback: Callback | None = None,
+    progress: bool = True,
+) -> torch.Tensor:
+    """Inpaint: fill the pixels where ``keep`` is 0 so they fit the known pixels.
+
+    denoiser: the wrapped network (gives eps, and variance values for learned-variance models).
+    x: x_{N-1}, the starting noise [B,C,H,W] (N = diffusion.num_steps).
+    diffusion: the (respaced) process; the network is called at ``diffusion.timesteps[i]``.
+    keep: [B,1,H,W] in {0,1}, 1 = known pixel (the paper's m); None = nothing known (pure sampling).
+    known: [B,C,H,W] in [-1,1], the input image; only its pixels with keep = 1 are used.
+    jump_length, resamplings, jump_n_sample: the time walk of :func:`repaint_times` (paper: 10, 10,
+        1); ignored when ``times`` gives the walk explicitly.
+    variance: "learned_range" for learned-variance models, else "fixed_small" (the default chosen
+        from the denoiser), or "fixed_large".
+    share_noise: reuse the reverse step's noise for the known part, as diffusers'
+        RePaintScheduler does; off by default, since eq. 8a samples it independently.
+    generator: torch.Generator (or one per batch row) for all noise after ``x``.
+    callback: called after every reverse step with {"step", "t", "nfe", "x", "x0_hat"}.
+    Returns x_0 [B,C,H,W] with the known pixels pasted exactly.
+    """
+    if (keep is None) != (known is None):
+        raise InpaintkitError("give both keep and known, or neither (pure sampling)")
+    if keep is not None:
+        _check_condition(x, keep, known)
+    if times is None:
+        times = repaint_times(diffusion.num_steps, jump_length, resamplings, jump_n_sample)
+    if times[0] >= diffusion.num_steps or times[-1] != -1:
+        raise InpaintkitError(f"a time walk must start below {diffusion.num_steps} and end at -1")
+    if variance is None:
+        variance = "learned_range" if denoiser.learned_variance else "fixed_small"
+    batch = x.shape[0]
+    nfe_total, _ = count_steps(times)
+    pairs = list(zip(times[:-1], times[1:]))
+    bar = tqdm(pairs, desc="RePaint", unit="step", disable=not progress, dynamic_ncols=True)
+    nfe = 0
+    for step, (t_last, t_cur) in enumerate(bar):
+        if t_cur > t_last:  # undo step t_last -> t_cur = t_last + 1 (section 4.2)
+            i = torch.full((batch,), t_cur, dtype=torch.long)
+            x = diffusion.undo(x, i, randn(x.shape, generator, device=x.device, dtype=x.dtype))
+            continue
+        # Reverse step t_last -> t_last - 1 (eq. 8).
+        i = torch.full((batch,), t_last, dtype=torch.long)
+        t_train = diffusion.train_timesteps(i).to(x.device)
+        eps, var_values = denoiser(x, t_train, class_labels)
+        out = diffusion.p_mean_variance(
+            eps, x, i, variance=variance, var_values=var_values, clip_denoised=clip_denoised
+        )
+        noise = randn(x.shape, generator, device=x.device, dtype=x.dtype)
+        # eq. 8b; no noise on the last step (t = 0).
+        x_unknown = out["mean"] + (t_last > 0) * torch.exp(0.5 * out["log_variance"]) * noise
+        if keep is None:
+            x = x_unknown
+        else:
+            # eq. 8a: x_{t-1}^known ~ N(sqrt(abar_{t-1}) x_0, (1 - abar_{t-1}) I), corrected form.
+            known_noise = noise if share_noise else randn(x.shape, generator, device=x.device)
+            x_known = diffusion.q_sample_prev(known, i, known_noise.to(x.dtype))
+            x = keep * x_known + (1 - keep) * x_unknown  # eq. 8c
+        nfe += 1
+        bar.set_postfix(nfe=f"{nfe}/{nfe_total}", refresh=False)
+        if callback is not None:
+            callback({"step": step, "t": t_last, "nfe": nfe, "x": x, "x0_hat": out["x0"]})
+    if keep is not None:
+        x = keep * known + (1 - keep) * x  # exact known pixels (DESIGN section 3)
+    return x
+
+
+def _check_condition(x: torch.Tensor, keep: torch.Tensor, known: torch.Tensor) -> None:
+    batch, _, height, width = x.shape
+    if keep.shape != (batch, 1, height, width):
+        raise InpaintkitError(f"keep must have shape {(batch, 1, height, width)}, got {tuple(keep.shape)}")
+    if known.shape != x.shape:
+        raise InpaintkitError(f"known must have shape {tuple(x.shape)}, got {tuple(known.shape)}")
+    if not torch.all((keep == 0) | (keep == 1)):
+        raise InpaintkitError("keep must hold only 0 (hole) and 1 (known pixel)")

@@ -1,0 +1,43 @@
+"""Shared fixtures: tiny seeded networks that run in milliseconds on a CPU."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from diffusers import UNet2DModel
+
+from inpaintkit.models.model import DiffusionModel
+from inpaintkit.models.spec import DiffusionConfig
+
+
+def make_tiny_unet(
+    *, size: int = 16, out_channels: int = 3, num_class_embeds: int | None = None, seed: int = 0
+) -> UNet2DModel:
+    """A 2-level UNet2DModel with attention, seeded weights, float32, eval mode."""
+    torch.manual_seed(seed)
+    unet = UNet2DModel(
+        sample_size=size,
+        in_channels=3,
+        out_channels=out_channels,
+        block_out_channels=(16, 32),
+        layers_per_block=1,
+        down_block_types=("DownBlock2D", "AttnDownBlock2D"),
+        up_block_types=("AttnUpBlock2D", "UpBlock2D"),
+        norm_num_groups=8,
+        attention_head_dim=8,
+        num_class_embeds=num_class_embeds,
+    )
+    return unet.eval().requires_grad_(False)
+
+
+@pytest.fixture
+def tiny_unet() -> UNet2DModel:
+    return make_tiny_unet()
+
+
+@pytest.fixture
+def tiny_model() -> DiffusionModel:
+    """A tiny learned-variance model on a 100-step linear process."""
+    unet = make_tiny_unet(out_channels=6)
+    config = DiffusionConfig(num_train_timesteps=100, learned_variance=True)
+    return DiffusionModel(unet=unet, config=config, source="tiny")
