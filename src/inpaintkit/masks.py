@@ -115,7 +115,9 @@ def _parse_size(size: int | tuple[int, int]) -> tuple[int, int]:
     ):
         hw = (int(size[0]), int(size[1]))
     else:
-        raise InpaintkitError(f"size must be an int or a (height, width) pair of ints, got {size!r}")
+        raise InpaintkitError(
+            f"size must be an int or a (height, width) pair of ints, got {size!r}"
+        )
     if min(hw) < MIN_SIZE:
         raise InpaintkitError(f"mask height and width must be >= {MIN_SIZE}, got {hw[0]}x{hw[1]}")
     return hw
@@ -152,7 +154,9 @@ def _deterministic_hole(kind: str, h: int, w: int) -> np.ndarray:
     return hole
 
 
-def _draw_strokes(p: _Strokes, h: int, w: int, scale: float, rng: np.random.Generator) -> np.ndarray:
+def _draw_strokes(
+    p: _Strokes, h: int, w: int, scale: float, rng: np.random.Generator
+) -> np.ndarray:
     """LaMa `make_random_irregular_mask` (draw_method LINE), lengths/widths times `scale`."""
     canvas = Image.new("L", (w, h), 0)
     draw = ImageDraw.Draw(canvas)
@@ -199,7 +203,9 @@ def _random_hole(kind: str, h: int, w: int, rng: np.random.Generator) -> np.ndar
     scale = min(h, w) / _REFERENCE_SIZE
     for _ in range(_MAX_ATTEMPTS):
         # LaMa MixedMaskGenerator: strokes with probability 1/1.3, boxes otherwise
-        if preset.strokes is not None and (preset.boxes is None or rng.random() < preset.stroke_proba):
+        if preset.strokes is not None and (
+            preset.boxes is None or rng.random() < preset.stroke_proba
+        ):
             hole = _draw_strokes(preset.strokes, h, w, scale, rng)
         else:
             assert preset.boxes is not None

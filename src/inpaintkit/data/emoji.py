@@ -5,9 +5,9 @@ google style that is 3786 PNGs: 1911 base emoji plus 1875 skin-tone variants. ``
 each base emoji (its ``unified`` code, e.g. ``"1F385"``) with its ``skin_variations``; every PNG is
 mapped to its BASE id so that a train/test split by base id keeps near-duplicate variants together.
 
-The split is fixed: the base ids in ``emoji_test_ids.txt`` (190 of the 1911 google base ids, 10% of
-each category, drawn once with ``numpy.random.default_rng(20261121)`` and committed) are the test split; nothing here
-draws random numbers at run time.
+The split is fixed: the base ids in ``emoji_test_ids.txt`` (190 of the 1911 google base ids, 10%
+of each category, drawn once with ``numpy.random.default_rng(20261121)`` and committed) are the
+test split; nothing here draws random numbers at run time.
 
 Images: google (Noto Emoji) Apache-2.0; twitter (Twemoji) CC-BY-4.0.
 """
@@ -106,7 +106,10 @@ def fetch_emoji(style: str = "google", cache_dir: Path | None = None) -> Path:
             )
         unpacked = tmp_path / "unpacked"
         _extract_needed(tarballs[0], unpacked, style)
-        if not (unpacked / "emoji.json").is_file() or not (unpacked / "img" / style / "64").is_dir():
+        if (
+            not (unpacked / "emoji.json").is_file()
+            or not (unpacked / "img" / style / "64").is_dir()
+        ):
             raise InpaintkitError(
                 f"{spec} does not have the expected layout (emoji.json, img/{style}/64/)"
             )

@@ -82,10 +82,11 @@ class ArrayDataset(Dataset):
     """In-memory images: uint8 [N, H, W, 3] (e.g. from :func:`load_emoji`) as float32
     [3, H, W] tensors in [-1, 1].
 
-    hflip: mirror each item left-right with probability 1/2 (default False). Off by default for
-    emoji: many carry direction or text (arrows, flags, letters, clocks, 'facing right' variants),
-    so a mirrored emoji is often a different or invalid symbol. The flip is decided by a hash of
-    (seed, index, epoch) set with :meth:`set_epoch`, not a global RNG, so it is reproducible.
+    hflip: mirror items left-right (default False). Off by default for emoji: many carry a
+    direction or text (arrows, flags, letters, clocks, "facing right" variants), so a mirrored
+    emoji is often a different or invalid symbol; and emoji are not photos, where mirroring is a
+    free, label-preserving augmentation. When on, whether item ``index`` is mirrored in pass
+    ``epoch`` is a pure function of (seed, epoch, index) (:meth:`item`), never a global RNG.
     """
 
     def __init__(self, images_uint8: np.ndarray, hflip: bool = False, seed: int = 0) -> None:
@@ -99,26 +100,29 @@ class ArrayDataset(Dataset):
         self.images = images
         self.hflip = hflip
         self.seed = seed
-        self.epoch = 0
 
     @property
     def size(self) -> int:
         """Image height (= width for square images)."""
         return int(self.images.shape[1])
 
-    def set_epoch(self, epoch: int) -> None:
-        """Choose the flip pattern of this epoch (only matters with ``hflip``)."""
-        self.epoch = epoch
+    def is_flipped(self, index: int, epoch: int) -> bool:
+        """Whether :meth:`item` mirrors ``index`` in pass ``epoch`` (always False without hflip)."""
+        if not self.hflip:
+            return False
+        return bool(np.random.default_rng((self.seed, epoch, index)).integers(2))
 
-    def _flipped(self, index: int) -> bool:
-        rng = np.random.default_rng((self.seed, self.epoch, index))
-        return bool(rng.integers(2))
+    def item(self, index: int, epoch: int) -> torch.Tensor:
+        """Item ``index`` as seen in pass ``epoch`` over the data (the trainer calls this):
+        float32 [3, H, W] in [-1, 1], mirrored when :meth:`is_flipped`."""
+        image = self.images[index]
+        if self.is_flipped(index, epoch):
+            image = image[:, ::-1]
+        return to_model_range(image)
 
     def __len__(self) -> int:
         return len(self.images)
 
     def __getitem__(self, index: int) -> torch.Tensor:
-        image = self.images[index]
-        if self.hflip and self._flipped(index):
-            image = image[:, ::-1]
-        return to_model_range(image)
+        """Item ``index`` of pass 0 (see :meth:`item`)."""
+        return self.item(index, 0)

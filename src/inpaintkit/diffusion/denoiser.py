@@ -55,7 +55,9 @@ class Denoiser:
                 f"{'learned' if self.learned_variance else 'fixed'}-variance model on "
                 f"{channels}-channel images"
             )
-        pred, var_values = (out[:, :channels], out[:, channels:]) if self.learned_variance else (out, None)
+        pred, var_values = (
+            (out[:, :channels], out[:, channels:]) if self.learned_variance else (out, None)
+        )
         if self.prediction == "epsilon":
             return pred, var_values
         abar = self._abar[t_train.cpu()].to(x_t.device, x_t.dtype).view(-1, 1, 1, 1)

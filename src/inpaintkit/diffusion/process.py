@@ -91,14 +91,14 @@ class GaussianDiffusion:
         )
 
     def q_sample_prev(self, x0: torch.Tensor, i: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        """x_{i-1} ~ q(x_{i-1} | x_0), with x_{-1} = x_0 (paper eq. 8a, corrected: DESIGN section 3)."""
+        """x_{i-1} ~ q(x_{i-1} | x_0), x_{-1} = x_0 (paper eq. 8a, corrected: DESIGN section 3)."""
         return (
             self.const("sqrt_alphas_cumprod_prev", i, x0) * x0
             + self.const("sqrt_one_minus_alphas_cumprod_prev", i, x0) * noise
         )
 
     def undo(self, x_prev: torch.Tensor, i: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        """x_i ~ q(x_i | x_{i-1}) = N(sqrt(1 - beta_i) x_{i-1}, beta_i I) (paper eq. 1, sec. 4.2)."""
+        """x_i ~ q(x_i | x_{i-1}) = N(sqrt(1 - beta_i) x_{i-1}, beta_i I) (eq. 1; section 4.2)."""
         return (
             self.const("sqrt_one_minus_betas", i, x_prev) * x_prev
             + self.const("sqrt_betas", i, x_prev) * noise
@@ -128,9 +128,9 @@ class GaussianDiffusion:
 
     def eps_from_x0(self, x_t: torch.Tensor, i: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
         """The noise that takes x_0 to x_i."""
-        return (
-            self.const("sqrt_recip_alphas_cumprod", i, x_t) * x_t - x0
-        ) / self.const("sqrt_recipm1_alphas_cumprod", i, x_t)
+        return (self.const("sqrt_recip_alphas_cumprod", i, x_t) * x_t - x0) / self.const(
+            "sqrt_recipm1_alphas_cumprod", i, x_t
+        )
 
     # -- reverse step -----------------------------------------------------------------------------
     def p_mean_variance(

@@ -103,7 +103,9 @@ def sample_repaint(
 def _check_condition(x: torch.Tensor, keep: torch.Tensor, known: torch.Tensor) -> None:
     batch, _, height, width = x.shape
     if keep.shape != (batch, 1, height, width):
-        raise InpaintkitError(f"keep must have shape {(batch, 1, height, width)}, got {tuple(keep.shape)}")
+        raise InpaintkitError(
+            f"keep must have shape {(batch, 1, height, width)}, got {tuple(keep.shape)}"
+        )
     if known.shape != x.shape:
         raise InpaintkitError(f"known must have shape {tuple(x.shape)}, got {tuple(known.shape)}")
     if not torch.all((keep == 0) | (keep == 1)):

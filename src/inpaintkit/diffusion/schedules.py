@@ -12,23 +12,30 @@ import numpy as np
 
 from ..errors import InpaintkitError
 
-BETA_SCHEDULES = ("linear", "cosine")
+BETA_SCHEDULES = ("linear", "scaled_linear", "cosine")
 
 
 def linear_betas(
-    num_timesteps: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02
+    num_timesteps: int = 1000, beta_start: float | None = None, beta_end: float | None = None
 ) -> np.ndarray:
-    """DDPM's linear schedule (Ho et al. 2020), scaled so any T matches the T=1000 process.
+    """DDPM's linear schedule (Ho et al. 2020), float64 [T].
 
-    As guided-diffusion's ``get_named_beta_schedule("linear", T)``: both ends are multiplied by
-    1000 / T. Returns float64 [T].
+    Without explicit ends, guided-diffusion's ``get_named_beta_schedule("linear", T)``: 1e-4 and
+    0.02 scaled by 1000 / T, so any T matches the T=1000 process. With explicit ends, a plain
+    linspace (diffusers' "linear").
     """
-    scale = 1000.0 / num_timesteps
-    return np.linspace(scale * beta_start, scale * beta_end, num_timesteps, dtype=np.float64)
+    if beta_start is None and beta_end is None:
+        scale = 1000.0 / num_timesteps
+        beta_start, beta_end = scale * 1e-4, scale * 0.02
+    elif beta_start is None or beta_end is None:
+        raise InpaintkitError("give both beta_start and beta_end, or neither")
+    return np.linspace(beta_start, beta_end, num_timesteps, dtype=np.float64)
 
 
-def cosine_betas(num_timesteps: int = 1000, s: float = 0.008, max_beta: float = 0.999) -> np.ndarray:
-    """Improved DDPM's cosine schedule (Nichol & Dhariwal 2021, eq. 17), betas clipped at max_beta."""
+def cosine_betas(
+    num_timesteps: int = 1000, s: float = 0.008, max_beta: float = 0.999
+) -> np.ndarray:
+    """Improved DDPM's cosine schedule (Nichol & Dhariwal 2021, eq. 17), clipped at max_beta."""
 
     def alpha_bar(u: float) -> float:
         return math.cos((u + s) / (1 + s) * math.pi / 2) ** 2
@@ -40,10 +47,21 @@ def cosine_betas(num_timesteps: int = 1000, s: float = 0.008, max_beta: float = 
     return np.array(betas, dtype=np.float64)
 
 
-def make_betas(schedule: str, num_timesteps: int = 1000) -> np.ndarray:
-    """Betas by name: one of ``BETA_SCHEDULES``."""
+def make_betas(
+    schedule: str,
+    num_timesteps: int = 1000,
+    beta_start: float | None = None,
+    beta_end: float | None = None,
+) -> np.ndarray:
+    """Betas by name, one of ``BETA_SCHEDULES``: "linear" (see :func:`linear_betas`),
+    "scaled_linear" (diffusers/Stable Diffusion: linspace of square roots, squared; needs the
+    ends) or "cosine" (the ends are ignored)."""
     if schedule == "linear":
-        return linear_betas(num_timesteps)
+        return linear_betas(num_timesteps, beta_start, beta_end)
+    if schedule == "scaled_linear":
+        if beta_start is None or beta_end is None:
+            raise InpaintkitError("the scaled_linear schedule needs beta_start and beta_end")
+        return np.linspace(beta_start**0.5, beta_end**0.5, num_timesteps, dtype=np.float64) ** 2
     if schedule == "cosine":
         return cosine_betas(num_timesteps)
     raise InpaintkitError(f"unknown beta schedule {schedule!r}; choose one of {BETA_SCHEDULES}")
@@ -55,7 +73,7 @@ def space_timesteps(num_timesteps: int, count: int, spacing: str = "even") -> li
     spacing:
       - "even": guided-diffusion's ``space_timesteps(T, str(count))`` with one section:
         t_i = round(i * (T - 1) / (count - 1)); for T=1000, count=250 this keeps 0, 4, 8, ..., 999.
-      - "leading": t_i = i * (T // count), the grid diffusers' RePaintScheduler uses (0, 4, ..., 996).
+      - "leading": t_i = i * (T // count), diffusers' RePaintScheduler grid (0, 4, ..., 996).
     """
     if not 1 <= count <= num_timesteps:
         raise InpaintkitError(
@@ -88,7 +106,7 @@ def respace_betas(betas: np.ndarray, keep_timesteps: list[int]) -> np.ndarray:
 def repaint_times(
     num_steps: int, jump_length: int = 10, resamplings: int = 10, jump_n_sample: int = 1
 ) -> list[int]:
-    """RePaint's time walk over respaced indices (paper section 4.2, official ``get_schedule_jump``).
+    """RePaint's time walk over respaced indices (section 4.2; official ``get_schedule_jump``).
 
     Starts at num_steps - 1 and ends at -1. A pair (a, a - 1) is a reverse step: one network
     evaluation taking x_a to x_{a-1}. A pair (a, a + 1) is an undo step: x_{a+1} ~ q(x_{a+1}|x_a).

@@ -55,11 +55,13 @@ def load_guided_checkpoint(
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        reason = " ".join(str(err).split("WeightsUnpickler error:")[-1].split())[:300]
-        if "Unsupported global" in str(err):
+        # keep torch's one-line reason, drop its advice to load with weights_only=False
+        reason = " ".join(str(err).split()).split("WeightsUnpickler error:")[-1]
+        reason = reason.split(" Please use")[0].split(" Check the documentation")[0].strip()
+        if "Unsupported global" in reason:
             raise InpaintkitError(
-                f"{source} needs unsafe unpickling (it stores Python objects, not just tensors): "
-                f"{reason}. Only weights-only checkpoints are loaded; if you trust the file, "
+                f"{source} needs unsafe unpickling: it stores Python objects, not just tensors "
+                f"({reason}). Only weights-only checkpoints are loaded; if you trust the file, "
                 "re-save its state dict: torch.save(torch.load(p, weights_only=False)"
                 ".state_dict(), 'weights.pt')"
             ) from err
@@ -99,7 +101,12 @@ def load_guided_checkpoint(
         raise InpaintkitError(f"{source}: {err}") from err
     unet = build_unet(config, converted, source=source)
     learn_sigma = config["out_channels"] == 2 * config["in_channels"]
-    diffusion = DiffusionConfig(1000, "linear", "epsilon", learned_variance=learn_sigma)
+    diffusion = DiffusionConfig(
+        num_train_timesteps=1000,
+        beta_schedule="linear",
+        prediction="epsilon",
+        learned_variance=learn_sigma,
+    )
     return DiffusionModel(unet, diffusion, source=source)
 
 

@@ -44,7 +44,8 @@ class DiffusionModel:
     @property
     def betas(self) -> np.ndarray:
         """Training betas, float64 [T]."""
-        return make_betas(self.config.beta_schedule, self.config.num_train_timesteps)
+        c = self.config
+        return make_betas(c.beta_schedule, c.num_train_timesteps, c.beta_start, c.beta_end)
 
     @property
     def device(self) -> torch.device:

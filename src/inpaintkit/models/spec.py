@@ -15,7 +15,10 @@ class DiffusionConfig:
     """The training process of a DDPM, saved next to its weights.
 
     num_train_timesteps: T of the training process (1000 for every released RePaint model).
-    beta_schedule: "linear" (DDPM, guided-diffusion's scaling) or "cosine" (Improved DDPM).
+    beta_schedule: "linear" (DDPM), "scaled_linear" or "cosine" (Improved DDPM); see
+        ``diffusion.schedules.make_betas``.
+    beta_start, beta_end: the linear schedules' ends; None = guided-diffusion's (1e-4 and 0.02,
+        scaled by 1000 / T).
     prediction: what the network's first C output channels are: "epsilon", "v_prediction", "sample".
     learned_variance: the network outputs 2C channels, the last C being Improved DDPM's
         learned-range interpolation value v in [-1, 1] (guided-diffusion ``learn_sigma``).
@@ -23,6 +26,8 @@ class DiffusionConfig:
 
     num_train_timesteps: int = 1000
     beta_schedule: str = "linear"
+    beta_start: float | None = None
+    beta_end: float | None = None
     prediction: str = "epsilon"
     learned_variance: bool = False
 

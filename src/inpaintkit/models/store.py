@@ -28,7 +28,9 @@ def save_model(
     fp16 halves the file; :func:`load_safetensors` casts back to float32.
     """
     path = Path(path)
-    tensors = {k: v.detach().to("cpu", dtype).contiguous() for k, v in model.unet.state_dict().items()}
+    tensors = {
+        k: v.detach().to("cpu", dtype).contiguous() for k, v in model.unet.state_dict().items()
+    }
     metadata = {
         "format": FORMAT,
         "unet_config": json.dumps(_plain_config(model.unet)),
@@ -88,7 +90,7 @@ def load_safetensors(path: str | Path, *, unet_config: dict | None = None) -> Di
 
 
 def build_unet(unet_config: dict, state: dict[str, torch.Tensor], *, source: str) -> UNet2DModel:
-    """A float32 UNet2DModel in eval mode from a config and a state dict; clear error on mismatch."""
+    """A float32 eval-mode UNet2DModel from a config and a state dict; clear error on mismatch."""
     config = {k: v for k, v in unet_config.items() if not k.startswith("_")}
     try:
         unet = UNet2DModel.from_config(config)
@@ -99,6 +101,7 @@ def build_unet(unet_config: dict, state: dict[str, torch.Tensor], *, source: str
     if missing or unexpected:
         raise InpaintkitError(
             f"{source}: weights do not match the UNet config "
-            f"(missing {len(missing)}: {missing[:3]}, unexpected {len(unexpected)}: {unexpected[:3]})"
+            f"(missing {len(missing)}: {missing[:3]}, "
+            f"unexpected {len(unexpected)}: {unexpected[:3]})"
         )
     return unet.eval().requires_grad_(False)

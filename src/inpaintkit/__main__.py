@@ -1,0 +1,3 @@
+from inpaintkit.cli import app
+
+app(prog_name="inpaintkit")

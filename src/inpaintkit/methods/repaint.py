@@ -1,0 +1,108 @@
+"""RePaint as an inpainting method: a diffusion model, a respaced process and the jump walk."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+
+from ..diffusion.noise import randn
+from ..diffusion.process import GaussianDiffusion
+from ..diffusion.repaint import sample_repaint
+from ..diffusion.schedules import count_steps, repaint_times
+from ..errors import InpaintkitError
+from ..models import DiffusionModel, load_model
+from .base import Callback
+
+
+@dataclass(frozen=True)
+class RePaintOptions:
+    """RePaint's knobs; the defaults are the paper's setting (section 5.1): T=250, j=10, r=10.
+
+    steps: respaced reverse steps (the paper's T). jump_length (j), resamplings (r) and
+    jump_n_sample: the time walk (diffusion.schedules.repaint_times). spacing: "even"
+    (guided-diffusion) or "leading" (diffusers). variance: None = the model's (learned range when
+    it has one, else fixed small). clip_denoised: clip x0_hat to [-1, 1]. share_noise: diffusers'
+    reuse of one noise tensor for the known and unknown parts.
+    """
+
+    steps: int = 250
+    jump_length: int = 10
+    resamplings: int = 10
+    jump_n_sample: int = 1
+    spacing: str = "even"
+    variance: str | None = None
+    clip_denoised: bool = True
+    share_noise: bool = False
+
+    def times(self) -> list[int]:
+        return repaint_times(self.steps, self.jump_length, self.resamplings, self.jump_n_sample)
+
+    def summary(self) -> dict[str, int]:
+        """{"steps", "network_evaluations", "undo_steps"} for one batch."""
+        nfe, undo = count_steps(self.times())
+        return {"steps": self.steps, "network_evaluations": nfe, "undo_steps": undo}
+
+
+class RePaint:
+    """RePaint (Lugmayr et al. 2022) with any unconditional (or class-conditional) DDPM.
+
+    model: a DiffusionModel or a load_model spec. class_label: for class-conditional models
+    (required by them; ignored otherwise). progress: show a progress bar per batch.
+    """
+
+    name = "repaint"
+    Options = RePaintOptions
+
+    def __init__(
+        self,
+        model: DiffusionModel | str = "default",
+        options: RePaintOptions | None = None,
+        *,
+        device: str | torch.device = "cpu",
+        class_label: int | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.model = load_model(model, device=device) if isinstance(model, str) else model
+        self.options = options or RePaintOptions()
+        self.class_label = class_label
+        self.progress = progress
+        classes = self.model.num_classes
+        if classes and (class_label is None or not 0 <= class_label < classes):
+            raise InpaintkitError(
+                f"{self.model.source} is class-conditional: give a class label in 0..{classes - 1}"
+                f" (CLI: --class-label N); got {class_label}"
+            )
+        self.diffusion = GaussianDiffusion.respaced(
+            self.model.betas, self.options.steps, self.options.spacing
+        )
+
+    @property
+    def image_size(self) -> int:
+        return self.model.image_size
+
+    def config(self) -> dict:
+        """The resolved configuration, saved next to outputs."""
+        return {"method": self.name, "model": self.model.source, **asdict(self.options)}
+
+    def __call__(
+        self,
+        known: torch.Tensor,
+        keep: torch.Tensor,
+        *,
+        generators: list[torch.Generator],
+        callback: Callback | None = None,
+    ) -> torch.Tensor:
+        device = self.model.device
+        known, keep = known.to(device), keep.to(device)
+        x = randn(tuple(known.shape), generators, device=device)
+        labels = None
+        if self.model.num_classes:
+            labels = torch.full((known.shape[0],), int(self.class_label), device=device)
+        o = self.options
+        return sample_repaint(
+            self.model.denoiser(), x, self.diffusion, keep=keep, known=known, times=o.times(),
+            variance=o.variance, clip_denoised=o.clip_denoised, class_labels=labels,
+            share_noise=o.share_noise, generator=generators, callback=callback,
+            progress=self.progress,
+        )  # fmt: skip
