@@ -36,7 +36,11 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 
-from ..diffusion.schedules import make_betas, respace_betas, space_timesteps
+from ..diffusion.denoiser import Denoiser
+from ..diffusion.noise import randn
+from ..diffusion.process import GaussianDiffusion
+from ..diffusion.repaint import sample_repaint
+from ..diffusion.schedules import make_betas
 from ..errors import InpaintkitError
 from ..models.model import DiffusionModel
 from ..models.store import build_unet, save_model
@@ -243,37 +247,35 @@ def ddpm_sample(
     shape: tuple[int, int, int, int],
     *,
     num_steps: int = 50,
+    learned_variance: bool = False,
     generator: torch.Generator | None = None,
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
     """Unconditional ancestral DDPM sampling on a respaced process (for training previews).
 
     unet: an epsilon network called as ``unet(x, t).sample`` with the ORIGINAL training timestep
-    index; with learned variance only the first C output channels (eps) are used. betas: float64
-    [T] training betas. shape: (B, C, H, W). num_steps: respaced steps, evenly spaced (default 50).
-    Each step is DDPM eq. 6-7 on the respaced betas: x0_hat = (x_t - sqrt(1 - abar) eps) /
-    sqrt(abar), clipped to [-1, 1]; x_{t-1} ~ N(mu_tilde(x_t, x0_hat), beta_tilde) ("fixed small"
-    variance), no noise at the last step. Returns float32 [B, C, H, W] in [-1, 1].
+    index. betas: float64 [T] training betas. shape: (B, C, H, W). num_steps: respaced steps,
+    evenly spaced (default 50). learned_variance: the network outputs 2C channels.
+    This is the project's RePaint sampler with nothing known and a plain descending walk
+    (no jumps): DDPM Algorithm 2 on the respaced process, x0_hat clipped to [-1, 1], "fixed
+    small" variance (learned range for learned-variance networks), no noise at the last step.
+    Returns float32 [B, C, H, W] in [-1, 1].
     """
     device = torch.device(device) if device is not None else next(unet.parameters()).device
-    gen_device = generator.device if generator is not None else torch.device("cpu")
-    keep = space_timesteps(len(betas), num_steps)
-    step_betas = respace_betas(np.asarray(betas, dtype=np.float64), keep)
-    abar = np.cumprod(1.0 - step_betas)
-    abar_prev = np.concatenate([[1.0], abar[:-1]])
-    coef_x0 = step_betas * np.sqrt(abar_prev) / (1.0 - abar)
-    coef_xt = (1.0 - abar_prev) * np.sqrt(1.0 - step_betas) / (1.0 - abar)
-    post_std = np.sqrt(step_betas * (1.0 - abar_prev) / (1.0 - abar))
-    channels = shape[1]
-    x = torch.randn(shape, generator=generator, device=gen_device).to(device)
-    for i in reversed(range(num_steps)):
-        t = torch.full((shape[0],), keep[i], device=device, dtype=torch.long)
-        eps = unet(x, t).sample[:, :channels].float()
-        x0 = ((x - math.sqrt(1.0 - abar[i]) * eps) / math.sqrt(abar[i])).clamp(-1.0, 1.0)
-        x = coef_x0[i] * x0 + coef_xt[i] * x
-        if i > 0:
-            noise = torch.randn(shape, generator=generator, device=gen_device).to(device)
-            x = x + post_std[i] * noise
+    diffusion = GaussianDiffusion.respaced(np.asarray(betas, dtype=np.float64), num_steps)
+    denoiser = Denoiser(lambda x, t, _labels: unet(x, t).sample, learned_variance=learned_variance)
+    x = randn(shape, generator, device=device)
+    walk = list(range(diffusion.num_steps - 1, -1, -1)) + [-1]
+    x = sample_repaint(
+        denoiser,
+        x,
+        diffusion,
+        keep=None,
+        known=None,
+        times=walk,
+        generator=generator,
+        progress=False,
+    )
     return x.clamp(-1.0, 1.0)
 
 
@@ -313,8 +315,15 @@ def save_sample_grid(
     size = size[0] if isinstance(size, (list, tuple)) else size
     shape = (num_samples, unet.config.in_channels, size, size)
     generator = torch.Generator().manual_seed(seed)
+    learned_variance = unet.config.out_channels == 2 * unet.config.in_channels
     images = ddpm_sample(
-        unet, betas, shape, num_steps=num_steps, generator=generator, device=device
+        unet,
+        betas,
+        shape,
+        num_steps=num_steps,
+        learned_variance=learned_variance,
+        generator=generator,
+        device=device,
     )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,103 @@
+"""inpaintkit.inpaint and the shared method wrapper: invariants of what users get back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import inpaintkit
+from inpaintkit.errors import InpaintkitError
+from inpaintkit.methods import Job, RePaint, RePaintOptions, run_inpainter
+from inpaintkit.models import DiffusionModel
+
+FAST = {"steps": 8, "jump_length": 2, "resamplings": 2, "progress": False}
+
+
+def _image(seed: int = 0, size: int = 16) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8))
+
+
+def _hole(size: int = 16) -> np.ndarray:
+    hole = np.zeros((size, size), bool)
+    hole[4:12, 3:9] = True
+    return hole
+
+
+def test_known_pixels_equal_input_and_hole_changes(tiny_model: DiffusionModel) -> None:
+    image, hole = _image(), _hole()
+    out = inpaintkit.inpaint(image, hole, model=tiny_model, **FAST)
+    a, b = np.asarray(out), np.asarray(image)
+    assert out.size == image.size and out.mode == "RGB"
+    assert np.array_equal(a[~hole], b[~hole])
+    assert np.abs(a[hole].astype(int) - b[hole]).mean() > 10
+
+
+def test_samples_seeds_and_batch_independence(tiny_model: DiffusionModel) -> None:
+    image, hole = _image(), _hole()
+    three = inpaintkit.inpaint(image, hole, model=tiny_model, samples=3, seed=5, **FAST)
+    again = inpaintkit.inpaint(image, hole, model=tiny_model, samples=3, seed=5, **FAST)
+    assert [x.tobytes() for x in three] == [x.tobytes() for x in again]
+    assert len({x.tobytes() for x in three}) == 3
+    one = inpaintkit.inpaint(image, hole, model=tiny_model, samples=1, seed=5, **FAST)
+    assert one.tobytes() == three[0].tobytes()  # sample 0 does not depend on K
+
+
+def test_batch_of_inputs_with_different_holes(tiny_model: DiffusionModel) -> None:
+    method = RePaint(tiny_model, RePaintOptions(steps=8, jump_length=2), progress=False)
+    holes = [_hole(), np.fliplr(_hole()).copy(), np.zeros((16, 16), bool)]
+    jobs = [Job(_image(n), h) for n, h in enumerate(holes)]
+    together = run_inpainter(method, jobs, samples=2, seed=1, batch_size=8)
+    one_by_one = run_inpainter(method, jobs, samples=2, seed=1, batch_size=1)
+    for job, outs in zip(jobs, together):
+        for out in outs:
+            assert np.array_equal(np.asarray(out)[~job.hole], np.asarray(job.image)[~job.hole])
+    # the empty hole comes back unchanged, without sampling
+    assert together[2][0].tobytes() == jobs[2].image.tobytes()
+    # the same (input, sample) seed gives the same pixels whatever the batch
+    for outs, singles in zip(together, one_by_one):
+        for out, single in zip(outs, singles):
+            assert np.abs(np.asarray(out, int) - np.asarray(single, int)).max() <= 1
+
+
+def test_empty_hole_calls_no_network(tiny_model: DiffusionModel) -> None:
+    calls = []
+    tiny_model.unet.register_forward_hook(lambda *args: calls.append(1))
+    image = _image()
+    out = inpaintkit.inpaint(image, np.zeros((16, 16), bool), model=tiny_model, **FAST)
+    assert out.tobytes() == image.tobytes() and calls == []
+
+
+def test_full_hole_is_pure_sampling(tiny_model: DiffusionModel) -> None:
+    image = _image()
+    out = inpaintkit.inpaint(image, np.ones((16, 16), bool), model=tiny_model, **FAST)
+    assert np.abs(np.asarray(out, int) - np.asarray(image)).mean() > 10
+
+
+def test_size_mismatch_refused_unless_resize(tiny_model: DiffusionModel) -> None:
+    image, hole = _image(size=40), _hole(40)
+    with pytest.raises(InpaintkitError, match="works at 16x16 but the image is 40x40"):
+        inpaintkit.inpaint(image, hole, model=tiny_model, **FAST)
+    out = inpaintkit.inpaint(image, hole, model=tiny_model, resize=True, **FAST)
+    assert out.size == (40, 40)
+    assert np.array_equal(np.asarray(out)[~hole], np.asarray(image)[~hole])
+
+
+def test_bad_options_and_inputs(tiny_model: DiffusionModel) -> None:
+    with pytest.raises(InpaintkitError, match="unknown option"):
+        inpaintkit.inpaint(_image(), _hole(), model=tiny_model, jump=3)
+    with pytest.raises(InpaintkitError, match="unknown method"):
+        inpaintkit.inpaint(_image(), _hole(), method="magic", model=tiny_model)
+    with pytest.raises(InpaintkitError, match="nothing is resized silently|size"):
+        inpaintkit.inpaint(_image(), _hole(8), model=tiny_model, **FAST)
+
+
+def test_class_conditional_needs_a_label() -> None:
+    from conftest import make_tiny_unet
+
+    model = DiffusionModel(make_tiny_unet(num_class_embeds=5))
+    with pytest.raises(InpaintkitError, match="class label in 0..4"):
+        RePaint(model)
+    out = inpaintkit.inpaint(_image(), _hole(), model=model, class_label=4, **FAST)
+    assert out.size == (16, 16)

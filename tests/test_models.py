@@ -1,0 +1,103 @@
+"""load_model: every checkpoint kind gives the same network outputs, and bad input is refused."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import make_tiny_unet
+from diffusers import DDPMScheduler
+from safetensors.torch import save_file
+
+from inpaintkit.errors import InpaintkitError
+from inpaintkit.models import DiffusionConfig, DiffusionModel, embedded_models, load_model
+from inpaintkit.models.store import save_model
+
+
+def _outputs(model: DiffusionModel) -> torch.Tensor:
+    x = torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        return model.unet(x, torch.tensor([3, 90])).sample
+
+
+def test_inpaintkit_safetensors_round_trip(tmp_path: Path, tiny_model: DiffusionModel) -> None:
+    tiny_model.card = "# tiny\nfor tests"
+    path = save_model(tiny_model, tmp_path / "m.safetensors", dtype=torch.float32)
+    loaded = load_model(path)
+    assert torch.equal(_outputs(loaded), _outputs(tiny_model))
+    assert loaded.config == tiny_model.config and loaded.card == tiny_model.card
+    assert not loaded.unet.training
+    # fp16 storage (the default) halves the file and stays close
+    half = load_model(save_model(tiny_model, tmp_path / "h.safetensors"))
+    assert (_outputs(half) - _outputs(tiny_model)).abs().max() < 2e-2
+    assert (tmp_path / "h.safetensors").stat().st_size < 0.6 * path.stat().st_size
+
+
+@pytest.mark.parametrize("layout", ["unet", "pipeline"])
+def test_diffusers_folder(tmp_path: Path, tiny_unet, layout: str) -> None:
+    unet_dir = tmp_path / "unet" if layout == "pipeline" else tmp_path
+    tiny_unet.save_pretrained(unet_dir)
+    scheduler = DDPMScheduler(num_train_timesteps=500, beta_schedule="squaredcos_cap_v2",
+                              prediction_type="v_prediction")  # fmt: skip
+    scheduler.save_pretrained(tmp_path / "scheduler" if layout == "pipeline" else tmp_path)
+    model = load_model(tmp_path)
+    assert torch.equal(_outputs(model), _outputs(DiffusionModel(tiny_unet)))
+    assert model.config == DiffusionConfig(
+        num_train_timesteps=500, beta_schedule="cosine", prediction="v_prediction"
+    )
+
+
+def test_bare_diffusers_weights_file_uses_config_beside_it(tmp_path: Path, tiny_unet) -> None:
+    tiny_unet.save_pretrained(tmp_path)
+    model = load_model(tmp_path / "diffusion_pytorch_model.safetensors")
+    assert torch.equal(_outputs(model), _outputs(DiffusionModel(tiny_unet)))
+    assert model.config == DiffusionConfig(beta_start=1e-4, beta_end=0.02)
+    (tmp_path / "config.json").unlink()
+    with pytest.raises(InpaintkitError, match="config.json"):
+        load_model(tmp_path / "diffusion_pytorch_model.safetensors")
+
+
+def test_guided_checkpoint_through_load_model(tmp_path: Path) -> None:
+    from guided_diffusion.unet import UNetModel
+
+    net = UNetModel(image_size=16, in_channels=3, model_channels=32, out_channels=6,
+                    num_res_blocks=1, attention_resolutions=(2,), channel_mult=(1, 2),
+                    num_head_channels=16, use_scale_shift_norm=True, resblock_updown=True)  # fmt: skip
+    torch.save(net.state_dict(), tmp_path / "gd.pt")
+    model = load_model(tmp_path / "gd.pt", image_size=16, num_head_channels=16)
+    assert model.config.learned_variance and model.image_size == 16
+
+
+def test_mismatched_weights_and_corrupt_files(tmp_path: Path, tiny_unet) -> None:
+    state = {k: v for k, v in tiny_unet.state_dict().items() if "conv_out" not in k}
+    tiny_unet.save_pretrained(tmp_path / "m")
+    save_file(state, tmp_path / "m" / "diffusion_pytorch_model.safetensors")
+    with pytest.raises(InpaintkitError, match="missing 2"):
+        load_model(tmp_path / "m")
+    (tmp_path / "bad.safetensors").write_bytes(b"\x00garbage")
+    with pytest.raises(InpaintkitError, match="not a readable .safetensors"):
+        load_model(tmp_path / "bad.safetensors")
+    (tmp_path / "weights.onnx").write_bytes(b"x")
+    with pytest.raises(InpaintkitError, match="unknown checkpoint type"):
+        load_model(tmp_path / "weights.onnx")
+    with pytest.raises(InpaintkitError, match="not an embedded model"):
+        load_model("no/such/thing.pt")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "config.json").write_text(json.dumps({"_class_name": "VQModel"}))
+    with pytest.raises(InpaintkitError, match="VQModel"):
+        load_model(tmp_path / "other")
+
+
+def test_hub_id_offline_says_what_to_download(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(InpaintkitError, match="huggingface-cli download someone/ddpm-model"):
+        load_model("someone/ddpm-model")
+
+
+def test_default_model_is_embedded() -> None:
+    assert embedded_models(), "the package must ship at least one model"
+    model = load_model("default")
+    assert model.source == f"embedded:{embedded_models()[0]}"
+    assert model.image_size == 32 and model.channels == 3 and model.card.strip()
