@@ -30,8 +30,14 @@ def files(tmp_path: Path, tiny_model: DiffusionModel) -> dict[str, Path]:
     Image.fromarray(hole).save(tmp_path / "hole.png")
     Image.fromarray(255 - hole).save(tmp_path / "keep.png")
     model = save_model(tiny_model, tmp_path / "tiny.safetensors", dtype=torch.float32)
-    return {"dir": tmp_path, "cat": tmp_path / "cat.png", "dog": tmp_path / "dog.png",
-            "hole": tmp_path / "hole.png", "keep": tmp_path / "keep.png", "model": model}  # fmt: skip
+    return {
+        "dir": tmp_path,
+        "cat": tmp_path / "cat.png",
+        "dog": tmp_path / "dog.png",
+        "hole": tmp_path / "hole.png",
+        "keep": tmp_path / "keep.png",
+        "model": model,
+    }
 
 
 def _run(*args: object) -> object:
@@ -41,8 +47,17 @@ def _run(*args: object) -> object:
 
 def test_inpaint_writes_results_grid_and_config(files: dict[str, Path]) -> None:
     out = files["dir"] / "out"
-    result = _run("inpaint", files["cat"], "--mask", files["hole"], "--model", files["model"],
-                  *FAST, "--out", out)  # fmt: skip
+    result = _run(
+        "inpaint",
+        files["cat"],
+        "--mask",
+        files["hole"],
+        "--model",
+        files["model"],
+        *FAST,
+        "--out",
+        out,
+    )
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} == {
         "cat.png",
@@ -63,8 +78,18 @@ def test_samples_batch_and_keep_masks(files: dict[str, Path]) -> None:
     a, b = files["dir"] / "a", files["dir"] / "b"
     common = ["--model", files["model"], *FAST, "--samples", "2"]
     r1 = _run("inpaint", files["cat"], files["dog"], "--mask", files["hole"], *common, "--out", a)
-    r2 = _run("inpaint", files["cat"], files["dog"], "--mask", files["keep"], "--mask-white",
-              "keep", *common, "--out", b)  # fmt: skip
+    r2 = _run(
+        "inpaint",
+        files["cat"],
+        files["dog"],
+        "--mask",
+        files["keep"],
+        "--mask-white",
+        "keep",
+        *common,
+        "--out",
+        b,
+    )
     assert r1.exit_code == 0 and r2.exit_code == 0, r1.output + r2.output
     for name in ["cat_0.png", "cat_1.png", "dog_0.png", "dog_1.png", "grid.png"]:
         assert (a / name).exists()
@@ -75,8 +100,18 @@ def test_samples_batch_and_keep_masks(files: dict[str, Path]) -> None:
 
 def test_generated_mask_and_trajectory(files: dict[str, Path]) -> None:
     out = files["dir"] / "t"
-    result = _run("inpaint", files["cat"], "--mask-kind", "half", "--model", files["model"],
-                  *FAST, "--save-trajectory", "--out", out)  # fmt: skip
+    result = _run(
+        "inpaint",
+        files["cat"],
+        "--mask-kind",
+        "half",
+        "--model",
+        files["model"],
+        *FAST,
+        "--save-trajectory",
+        "--out",
+        out,
+    )
     assert result.exit_code == 0, result.output
     hole = np.asarray(Image.open(out / "cat_hole.png")) > 0
     assert hole[:, 8:].all() and not hole[:, :8].any()
@@ -86,8 +121,19 @@ def test_generated_mask_and_trajectory(files: dict[str, Path]) -> None:
 
 def test_dry_run_prints_paper_schedule(files: dict[str, Path]) -> None:
     out = files["dir"] / "dry"
-    result = _run("inpaint", files["cat"], "--mask", files["hole"], "--model", files["model"],
-                  "--steps", "100", "--dry-run", "--out", out)  # fmt: skip
+    result = _run(
+        "inpaint",
+        files["cat"],
+        "--mask",
+        files["hole"],
+        "--model",
+        files["model"],
+        "--steps",
+        "100",
+        "--dry-run",
+        "--out",
+        out,
+    )
     assert result.exit_code == 0, result.output
     assert "910 network evaluations and 810 undo steps" in result.output  # T=100, j=10, r=10
     assert "estimated time on this machine" in result.output and not out.exists()
@@ -116,8 +162,17 @@ def test_non_binary_mask_needs_threshold(files: dict[str, Path]) -> None:
     soft[2:10, 5:14] = 200
     soft[0, 0] = 255
     Image.fromarray(soft).save(files["dir"] / "soft.png")
-    args = ["inpaint", files["cat"], "--mask", files["dir"] / "soft.png", "--model",
-            files["model"], *FAST, "--out", files["dir"] / "s"]  # fmt: skip
+    args = [
+        "inpaint",
+        files["cat"],
+        "--mask",
+        files["dir"] / "soft.png",
+        "--model",
+        files["model"],
+        *FAST,
+        "--out",
+        files["dir"] / "s",
+    ]
     result = _run(*args)
     assert result.exit_code == 2 and "--threshold" in result.output
     assert _run(*args, "--threshold", "0.5").exit_code == 0

@@ -153,3 +153,28 @@ def test_denoiser_refuses_wrong_channel_count() -> None:
     denoiser = Denoiser(lambda x, t, y: torch.zeros(1, 3, 4, 4), learned_variance=True)
     with pytest.raises(InpaintkitError, match="expected 6"):
         denoiser(torch.zeros(1, 3, 4, 4), torch.tensor([0]))
+
+
+def test_vlb_terms_match_guided_diffusion_training_losses() -> None:
+    from inpaintkit.diffusion.vlb import vlb_bits
+
+    betas = linear_betas(1000)
+    theirs = gd.GaussianDiffusion(
+        betas=betas,
+        model_mean_type=gd.ModelMeanType.EPSILON,
+        model_var_type=gd.ModelVarType.LEARNED_RANGE,
+        loss_type=gd.LossType.RESCALED_MSE,
+    )
+    g = torch.Generator().manual_seed(3)
+    x0 = torch.randint(0, 256, (4, 3, 8, 8), generator=g).float() / 127.5 - 1
+    noise = torch.randn(x0.shape, generator=g)
+    out = torch.cat(
+        [torch.randn(x0.shape, generator=g), torch.rand(x0.shape, generator=g) * 2 - 1], 1
+    )
+    t = torch.tensor([0, 1, 500, 999])  # t = 0 is the discretized decoder term
+    terms = theirs.training_losses(lambda x, t_: out, x0, t, noise=noise)
+    ours = GaussianDiffusion(betas)
+    x_t = ours.q_sample(x0, t, noise)
+    vb = vlb_bits(ours, x0, x_t, t, out[:, :3], out[:, 3:])
+    torch.testing.assert_close(vb, terms["vb"], rtol=1e-4, atol=1e-5)
+    assert float(vb[0]) > 0 and float(vb[2]) > 0

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import make_tiny_unet
 from diffusers import DDPMScheduler
 from safetensors.torch import save_file
 
@@ -39,8 +38,9 @@ def test_inpaintkit_safetensors_round_trip(tmp_path: Path, tiny_model: Diffusion
 def test_diffusers_folder(tmp_path: Path, tiny_unet, layout: str) -> None:
     unet_dir = tmp_path / "unet" if layout == "pipeline" else tmp_path
     tiny_unet.save_pretrained(unet_dir)
-    scheduler = DDPMScheduler(num_train_timesteps=500, beta_schedule="squaredcos_cap_v2",
-                              prediction_type="v_prediction")  # fmt: skip
+    scheduler = DDPMScheduler(
+        num_train_timesteps=500, beta_schedule="squaredcos_cap_v2", prediction_type="v_prediction"
+    )
     scheduler.save_pretrained(tmp_path / "scheduler" if layout == "pipeline" else tmp_path)
     model = load_model(tmp_path)
     assert torch.equal(_outputs(model), _outputs(DiffusionModel(tiny_unet)))
@@ -62,9 +62,18 @@ def test_bare_diffusers_weights_file_uses_config_beside_it(tmp_path: Path, tiny_
 def test_guided_checkpoint_through_load_model(tmp_path: Path) -> None:
     from guided_diffusion.unet import UNetModel
 
-    net = UNetModel(image_size=16, in_channels=3, model_channels=32, out_channels=6,
-                    num_res_blocks=1, attention_resolutions=(2,), channel_mult=(1, 2),
-                    num_head_channels=16, use_scale_shift_norm=True, resblock_updown=True)  # fmt: skip
+    net = UNetModel(
+        image_size=16,
+        in_channels=3,
+        model_channels=32,
+        out_channels=6,
+        num_res_blocks=1,
+        attention_resolutions=(2,),
+        channel_mult=(1, 2),
+        num_head_channels=16,
+        use_scale_shift_norm=True,
+        resblock_updown=True,
+    )
     torch.save(net.state_dict(), tmp_path / "gd.pt")
     model = load_model(tmp_path / "gd.pt", image_size=16, num_head_channels=16)
     assert model.config.learned_variance and model.image_size == 16

@@ -70,9 +70,16 @@ def test_known_pixels_exact_and_batch_of_masks(tiny_model) -> None:
     x = torch.randn(known.shape, generator=torch.Generator().manual_seed(1))
     denoiser = tiny_model.denoiser()
     out = sample_repaint(
-        denoiser, x, diffusion, keep=keep, known=known, jump_length=5, resamplings=3,
-        generator=torch.Generator().manual_seed(2), progress=False,
-    )  # fmt: skip
+        denoiser,
+        x,
+        diffusion,
+        keep=keep,
+        known=known,
+        jump_length=5,
+        resamplings=3,
+        generator=torch.Generator().manual_seed(2),
+        progress=False,
+    )
     assert torch.equal(out[keep.expand_as(out) == 1], known[keep.expand_as(known) == 1])
     holes = keep.expand_as(out) == 0
     assert (out[holes] - known[holes]).abs().mean() > 0.1  # the hole was regenerated
@@ -86,9 +93,16 @@ def test_same_seed_same_bytes(tiny_model) -> None:
     def run(seed: int) -> torch.Tensor:
         x = torch.randn(known.shape, generator=torch.Generator().manual_seed(seed))
         return sample_repaint(
-            tiny_model.denoiser(), x, diffusion, keep=keep, known=known, jump_length=3,
-            resamplings=2, generator=torch.Generator().manual_seed(seed), progress=False,
-        )  # fmt: skip
+            tiny_model.denoiser(),
+            x,
+            diffusion,
+            keep=keep,
+            known=known,
+            jump_length=3,
+            resamplings=2,
+            generator=torch.Generator().manual_seed(seed),
+            progress=False,
+        )
 
     assert torch.equal(run(3), run(3))
     assert not torch.equal(run(3), run(4))
@@ -99,9 +113,16 @@ def test_callback_sees_every_reverse_step(tiny_model) -> None:
     diffusion = GaussianDiffusion.respaced(tiny_model.betas, 10)
     seen: list[dict] = []
     sample_repaint(
-        tiny_model.denoiser(), torch.randn(known.shape), diffusion, keep=keep, known=known,
-        jump_length=2, resamplings=2, callback=seen.append, progress=False,
-    )  # fmt: skip
+        tiny_model.denoiser(),
+        torch.randn(known.shape),
+        diffusion,
+        keep=keep,
+        known=known,
+        jump_length=2,
+        resamplings=2,
+        callback=seen.append,
+        progress=False,
+    )
     assert [s["nfe"] for s in seen] == list(range(1, 10 + 4 * 2 + 1))  # jumps at 0, 2, 4, 6
     assert seen[-1]["t"] == 0 and seen[0]["t"] == 9
     assert seen[-1]["x0_hat"].shape == known.shape
@@ -115,10 +136,16 @@ def test_class_labels_reach_the_network() -> None:
 
     def run(labels: list[int]) -> torch.Tensor:
         return sample_repaint(
-            _denoiser(unet), torch.zeros_like(known), diffusion, keep=keep, known=known,
-            resamplings=1, class_labels=torch.tensor(labels),
-            generator=torch.Generator().manual_seed(0), progress=False,
-        )  # fmt: skip
+            _denoiser(unet),
+            torch.zeros_like(known),
+            diffusion,
+            keep=keep,
+            known=known,
+            resamplings=1,
+            class_labels=torch.tensor(labels),
+            generator=torch.Generator().manual_seed(0),
+            progress=False,
+        )
 
     assert not torch.equal(run([0, 0]), run([3, 3]))
 
@@ -139,9 +166,15 @@ def _diffusers_repaint(unet, known, keep, betas, j, r, seed):
     pipe = RePaintPipeline(unet=unet, scheduler=scheduler)
     pipe.set_progress_bar_config(disable=True)
     out = pipe(
-        image=known, mask_image=keep, num_inference_steps=len(betas), jump_length=j,
-        jump_n_sample=r, eta=1.0, generator=torch.Generator().manual_seed(seed), output_type="np",
-    )  # fmt: skip
+        image=known,
+        mask_image=keep,
+        num_inference_steps=len(betas),
+        jump_length=j,
+        jump_n_sample=r,
+        eta=1.0,
+        generator=torch.Generator().manual_seed(seed),
+        output_type="np",
+    )
     scheduler.set_timesteps(len(betas), j, r)
     return torch.from_numpy(out.images).permute(0, 3, 1, 2), scheduler.timesteps.tolist()
 
@@ -158,9 +191,17 @@ def test_matches_diffusers_without_jumps(tiny_unet) -> None:
     g = torch.Generator().manual_seed(7)
     x = torch.randn(known.shape, generator=g)
     ours = sample_repaint(
-        _denoiser(tiny_unet), x, GaussianDiffusion(betas), keep=keep, known=known,
-        resamplings=1, clip_denoised=False, share_noise=True, generator=g, progress=False,
-    )  # fmt: skip
+        _denoiser(tiny_unet),
+        x,
+        GaussianDiffusion(betas),
+        keep=keep,
+        known=known,
+        resamplings=1,
+        clip_denoised=False,
+        share_noise=True,
+        generator=g,
+        progress=False,
+    )
     ours = ((ours + 1) / 2).clamp(0, 1)
     assert (ours - theirs).abs().max() < 1e-4  # measured 4.9e-5: float32 vs float64 constants
 
@@ -180,8 +221,16 @@ def test_matches_diffusers_with_jumps_on_its_walk(tiny_unet) -> None:
     g = torch.Generator().manual_seed(11)
     x = torch.randn(known.shape, generator=g)
     ours = sample_repaint(
-        _denoiser(tiny_unet), x, GaussianDiffusion(betas), keep=keep, known=known, times=walk,
-        clip_denoised=False, share_noise=True, generator=g, progress=False,
-    )  # fmt: skip
+        _denoiser(tiny_unet),
+        x,
+        GaussianDiffusion(betas),
+        keep=keep,
+        known=known,
+        times=walk,
+        clip_denoised=False,
+        share_noise=True,
+        generator=g,
+        progress=False,
+    )
     ours = ((ours + 1) / 2).clamp(0, 1)
     assert (ours - theirs).abs().max() < 1e-4  # measured 4.9e-5: float32 vs float64 constants

@@ -81,13 +81,25 @@ def inpaint(
     from .methods import run_inpainter
 
     try:
-        jobs = _jobs(images, mask, mask_kind, mask_seed if mask_seed is not None else seed,
-                     mask_white, threshold)  # fmt: skip
+        jobs = _jobs(
+            images,
+            mask,
+            mask_kind,
+            mask_seed if mask_seed is not None else seed,
+            mask_white,
+            threshold,
+        )
         inpainter = build_method(
-            method, model=model, device=device, class_label=class_label, progress=progress,
-            steps=steps, jump_length=jump_length, resamplings=resamplings,
+            method,
+            model=model,
+            device=device,
+            class_label=class_label,
+            progress=progress,
+            steps=steps,
+            jump_length=jump_length,
+            resamplings=resamplings,
             jump_n_sample=jump_n_sample,
-        )  # fmt: skip
+        )
         rows = sum(samples for job in jobs if job.hole.any())
         if dry_run:
             _dry_run(inpainter, rows, batch_size)
@@ -95,17 +107,29 @@ def inpaint(
         recorder = _Trajectory(inpainter, jobs, samples) if save_trajectory else None
         started = time.perf_counter()
         results = run_inpainter(
-            inpainter, jobs, samples=samples, seed=seed, resize=resize, batch_size=batch_size,
+            inpainter,
+            jobs,
+            samples=samples,
+            seed=seed,
+            resize=resize,
+            batch_size=batch_size,
             callback=recorder,
-        )  # fmt: skip
+        )
         seconds = time.perf_counter() - started
         _write(out, images, jobs, results, recorder)
         config = {
-            **inpainter.config(), "samples": samples, "seed": seed, "resize": resize,
-            "mask": [str(m) for m in mask or []], "mask_kind": mask_kind, "mask_white": mask_white,
-            "images": [str(p) for p in images], "seconds": round(seconds, 3),
-            "python": platform.python_version(), "device": device,
-        }  # fmt: skip
+            **inpainter.config(),
+            "samples": samples,
+            "seed": seed,
+            "resize": resize,
+            "mask": [str(m) for m in mask or []],
+            "mask_kind": mask_kind,
+            "mask_white": mask_white,
+            "images": [str(p) for p in images],
+            "seconds": round(seconds, 3),
+            "python": platform.python_version(),
+            "device": device,
+        }
         (out / "inpaintkit.json").write_text(json.dumps(config, indent=2) + "\n")
     except InpaintkitError as err:
         _fail(err)
@@ -208,8 +232,10 @@ def _write(out: Path, paths, jobs, results, recorder) -> None:
         save_image(make_grid([row]), out / f"{stem}_grid.png")
         grid_rows.append(row)
         if recorder is not None:
-            _write_gif(out / f"{stem}_trajectory.gif", [recorder.frames.get((n, k), [])
-                                                         for k in range(len(outputs))])  # fmt: skip
+            _write_gif(
+                out / f"{stem}_trajectory.gif",
+                [recorder.frames.get((n, k), []) for k in range(len(outputs))],
+            )
     if len(grid_rows) > 1:
         save_image(make_grid(grid_rows), out / "grid.png")
 
@@ -258,8 +284,10 @@ def models() -> None:
         card = model.card.strip().splitlines()
         title = card[0].lstrip("# ") if card else ""
         tag = " (default)" if n == 0 else ""
-        typer.echo(f"{name}{tag}: {model.image_size}x{model.image_size}, "
-                   f"{model.num_parameters() / 1e6:.2f}M parameters. {title}")  # fmt: skip
+        typer.echo(
+            f"{name}{tag}: {model.image_size}x{model.image_size}, "
+            f"{model.num_parameters() / 1e6:.2f}M parameters. {title}"
+        )
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m inpaintkit`

@@ -168,7 +168,7 @@ def emoji_index(images_dir: Path) -> list[EmojiFile]:
     return [by_image[f] for f in files]
 
 
-def test_base_ids() -> frozenset[str]:
+def heldout_base_ids() -> frozenset[str]:
     """The committed test-split base ids (upper-case unified codes, e.g. ``"1F98A"``)."""
     text = resources.files(__package__).joinpath(TEST_IDS_FILE).read_text(encoding="utf-8")
     return frozenset(
@@ -179,13 +179,13 @@ def test_base_ids() -> frozenset[str]:
 def split_index(index: list[EmojiFile], split: str) -> list[EmojiFile]:
     """The entries of ``index`` in ``split`` ("train", "test" or "all"), order kept.
 
-    An entry is in the test split iff its BASE id is in :func:`test_base_ids`.
+    An entry is in the test split iff its BASE id is in :func:`heldout_base_ids`.
     """
     if split not in SPLITS:
         raise InpaintkitError(f"unknown split {split!r}; choose one of {SPLITS}")
     if split == "all":
         return list(index)
-    test = test_base_ids()
+    test = heldout_base_ids()
     want_test = split == "test"
     return [e for e in index if (e.base in test) == want_test]
 

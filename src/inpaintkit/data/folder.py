@@ -20,7 +20,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 def to_model_range(images_uint8: np.ndarray) -> torch.Tensor:
     """uint8 [..., H, W, 3] -> float32 [..., 3, H, W] in [-1, 1] (x / 127.5 - 1)."""
-    array = torch.from_numpy(np.ascontiguousarray(images_uint8))
+    array = torch.from_numpy(np.array(images_uint8, dtype=np.uint8, copy=True))
     return array.movedim(-1, -3).float().div(127.5).sub(1.0)
 
 

@@ -101,8 +101,17 @@ class RePaint:
             labels = torch.full((known.shape[0],), int(self.class_label), device=device)
         o = self.options
         return sample_repaint(
-            self.model.denoiser(), x, self.diffusion, keep=keep, known=known, times=o.times(),
-            variance=o.variance, clip_denoised=o.clip_denoised, class_labels=labels,
-            share_noise=o.share_noise, generator=generators, callback=callback,
+            self.model.denoiser(),
+            x,
+            self.diffusion,
+            keep=keep,
+            known=known,
+            times=o.times(),
+            variance=o.variance,
+            clip_denoised=o.clip_denoised,
+            class_labels=labels,
+            share_noise=o.share_noise,
+            generator=generators,
+            callback=callback,
             progress=self.progress,
-        )  # fmt: skip
+        )

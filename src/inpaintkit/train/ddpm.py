@@ -493,10 +493,12 @@ def train(
                 f"images, the data now has {len(data)}"
             )
 
-    # Deliberate global seeding: diffusers initialises weights and dropout draws from torch's
-    # global RNG; both are checkpointed and restored for exact resume.
-    torch.manual_seed(config.seed + rank)
+    # Deliberate global seeding: diffusers initialises weights from torch's global RNG (same
+    # seed on every process), and dropout draws from it (one stream per process); the global
+    # states are checkpointed and restored for exact resume.
+    torch.manual_seed(config.seed)
     unet = preset.build_unet()
+    torch.manual_seed(config.seed + 1_000_003 * rank)
     ema = EMA(unet, config.ema_decay)
     optimizer = torch.optim.AdamW(
         unet.parameters(),

@@ -1,0 +1,135 @@
+"""Speed of our RePaint sampler against diffusers' RePaintPipeline and the bare network.
+
+Same UNet, same schedule (T, j, r), same batch, interleaved repeats in one process; reports
+medians and the two ratios the foundation issue asks for:
+  ours / diffusers            (target <= 1.0)
+  ours per NFE / bare forward (target within 5%)
+
+    .venv/bin/python bench/speed_repaint.py --steps 100 --jump-length 10 --resamplings 5 \
+        --batch 4 --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from dataclasses import replace
+
+import torch
+from diffusers import RePaintPipeline, RePaintScheduler, UNet2DModel
+
+from inpaintkit.diffusion.process import GaussianDiffusion
+from inpaintkit.diffusion.repaint import sample_repaint
+from inpaintkit.diffusion.schedules import count_steps, repaint_times
+from inpaintkit.models import DiffusionModel, load_model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--jump-length", type=int, default=10)
+    parser.add_argument("--resamplings", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    model = _eps_only(load_model(args.model))
+    unet, size = model.unet, model.image_size
+    times = repaint_times(args.steps, args.jump_length, args.resamplings)
+    nfe, undo = count_steps(times)
+    g = torch.Generator().manual_seed(0)
+    known = torch.rand(args.batch, 3, size, size, generator=g) * 2 - 1
+    keep = torch.ones(args.batch, 1, size, size)
+    keep[..., size // 4 : 3 * size // 4, size // 4 : 3 * size // 4] = 0
+    diffusion = GaussianDiffusion.respaced(model.betas, args.steps, "leading")
+    denoiser = model.denoiser()
+    scheduler = RePaintScheduler(num_train_timesteps=model.config.num_train_timesteps)
+    pipe = RePaintPipeline(unet=unet, scheduler=scheduler)
+    pipe.set_progress_bar_config(disable=True)
+
+    def ours() -> None:
+        x = torch.randn(known.shape, generator=torch.Generator().manual_seed(1))
+        sample_repaint(
+            denoiser,
+            x,
+            diffusion,
+            keep=keep,
+            known=known,
+            times=times,
+            generator=torch.Generator().manual_seed(2),
+            progress=False,
+        )
+
+    def theirs() -> None:
+        pipe(
+            image=known,
+            mask_image=keep,
+            num_inference_steps=args.steps,
+            jump_length=args.jump_length,
+            jump_n_sample=args.resamplings,
+            eta=1.0,
+            generator=torch.Generator().manual_seed(2),
+            output_type="np",
+        )
+
+    t_train = torch.zeros(args.batch, dtype=torch.long)
+
+    @torch.no_grad()
+    def bare() -> None:
+        for t in range(nfe):
+            unet(known, t_train + t % 1000)
+
+    runs: dict[str, list[float]] = {"ours": [], "diffusers": [], "bare_forward": []}
+    ours()  # warm-up (allocator, first-call overheads)
+    for _ in range(args.repeats):
+        for name, fn in (("ours", ours), ("diffusers", theirs), ("bare_forward", bare)):
+            runs[name].append(_time(fn))
+    med = {k: statistics.median(v) for k, v in runs.items()}
+    result = {
+        "model": model.source,
+        "parameters_m": round(model.num_parameters() / 1e6, 2),
+        "image_size": size,
+        "batch": args.batch,
+        "schedule": {"steps": args.steps, "j": args.jump_length, "r": args.resamplings},
+        "nfe": nfe,
+        "undo_steps": undo,
+        "seconds_median": {k: round(v, 3) for k, v in med.items()},
+        "seconds_all": {k: [round(x, 3) for x in v] for k, v in runs.items()},
+        "ratio_ours_over_diffusers": round(med["ours"] / med["diffusers"], 3),
+        "ratio_ours_per_nfe_over_bare_forward": round(med["ours"] / med["bare_forward"], 3),
+        "ms_per_nfe": {k: round(1000 * v / nfe, 2) for k, v in med.items()},
+        "torch": torch.__version__,
+        "threads": args.threads,
+        "machine": platform.machine(),
+    }
+    print(json.dumps(result, indent=2))
+
+
+def _eps_only(model: DiffusionModel) -> DiffusionModel:
+    """The same network without the variance channels (diffusers' pipeline takes 3 channels),
+    so both samplers run one identical network with fixed-small variance."""
+    if not model.config.learned_variance:
+        return model
+    config = {**model.unet.config, "out_channels": model.channels}
+    unet = UNet2DModel.from_config(config)
+    state = model.unet.state_dict()
+    state["conv_out.weight"] = state["conv_out.weight"][: model.channels]
+    state["conv_out.bias"] = state["conv_out.bias"][: model.channels]
+    unet.load_state_dict(state)
+    return DiffusionModel(unet.eval(), replace(model.config, learned_variance=False), model.source)
+
+
+def _time(fn) -> float:  # noqa: ANN001
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+if __name__ == "__main__":
+    main()
