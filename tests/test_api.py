@@ -45,7 +45,7 @@ def test_samples_seeds_and_batch_independence(tiny_model: DiffusionModel) -> Non
 
 
 def test_batch_of_inputs_with_different_holes(tiny_model: DiffusionModel) -> None:
-    method = RePaint(tiny_model, RePaintOptions(steps=8, jump_length=2), progress=False)
+    method = RePaint(RePaintOptions(steps=8, jump_length=2), model=tiny_model, progress=False)
     holes = [_hole(), np.fliplr(_hole()).copy(), np.zeros((16, 16), bool)]
     jobs = [Job(_image(n), h) for n, h in enumerate(holes)]
     together = run_inpainter(method, jobs, samples=2, seed=1, batch_size=8)
@@ -98,6 +98,6 @@ def test_class_conditional_needs_a_label() -> None:
 
     model = DiffusionModel(make_tiny_unet(num_class_embeds=5))
     with pytest.raises(InpaintkitError, match="class label in 0..4"):
-        RePaint(model)
+        RePaint(model=model)
     out = inpaintkit.inpaint(_image(), _hole(), model=model, class_label=4, **FAST)
     assert out.size == (16, 16)

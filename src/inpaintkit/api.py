@@ -22,7 +22,7 @@ def inpaint(
     hole: ImageLike,
     method: str = "repaint",
     *,
-    model: DiffusionModel | str = "default",
+    model: DiffusionModel | str | None = None,
     samples: int = 1,
     seed: int = 0,
     resize: bool = False,
@@ -39,7 +39,8 @@ def inpaint(
     hole: a path, PIL image or array of the same size; white / True = hole (``white="keep"``
         reads RePaint's mask files, where white = keep); non-binary masks need ``threshold``.
     method: a registered method name (inpaintkit.methods.METHODS).
-    model: a DiffusionModel or a load_model spec ("default", a path, a hub id).
+    model: a DiffusionModel or a load_model spec ("default", a path, a hub id); for methods
+        that use one (None = "default").
     options: the method's knobs, e.g. steps=250, jump_length=10, resamplings=10 (RePaintOptions).
     The same seed gives the same bytes; known pixels of the result equal the input's.
     """
@@ -55,18 +56,30 @@ def inpaint(
 def build_method(
     method: str,
     *,
-    model: DiffusionModel | str = "default",
+    model: DiffusionModel | str | None = None,
     device: str | torch.device = "cpu",
     class_label: int | None = None,
     progress: bool = True,
     **options: object,
 ) -> Inpainter:
-    """An inpainter by name, with its options checked (unknown ones are an error)."""
+    """An inpainter by name, with its options checked (unknown ones are an error).
+
+    Methods with ``uses_model`` get model (default "default"), device, class_label and progress;
+    the others refuse a model, since they would silently ignore it.
+    """
     cls = get_method(method)
     valid = {f.name for f in fields(cls.Options)}
     unknown = sorted(set(options) - valid)
     if unknown:
         raise InpaintkitError(f"unknown option(s) {unknown} for {method}; valid: {sorted(valid)}")
-    return cls(
-        model, cls.Options(**options), device=device, class_label=class_label, progress=progress
-    )
+    if getattr(cls, "uses_model", False):
+        return cls(
+            cls.Options(**options),
+            model="default" if model is None else model,
+            device=device,
+            class_label=class_label,
+            progress=progress,
+        )
+    if model is not None:
+        raise InpaintkitError(f"method {method!r} uses no diffusion model; drop --model")
+    return cls(cls.Options(**options))

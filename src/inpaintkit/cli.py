@@ -49,12 +49,13 @@ def inpaint(
     ] = None,
     method: Annotated[str, typer.Option(help="Inpainting method.")] = "repaint",
     model: Annotated[
-        str, typer.Option(help="default | embedded name | folder | .safetensors | .pt | hub id.")
-    ] = "default",
-    steps: Annotated[int, typer.Option(help="Respaced diffusion steps (paper's T).")] = 250,
-    jump_length: Annotated[int, typer.Option(help="Jump length j (paper: 10).")] = 10,
-    resamplings: Annotated[int, typer.Option(help="Resamplings r (paper: 10).")] = 10,
-    jump_n_sample: Annotated[int, typer.Option(help="Extra single up/down steps.")] = 1,
+        str | None,
+        typer.Option(help="default | embedded name | folder | .safetensors | .pt | hub id."),
+    ] = None,
+    steps: Annotated[int | None, typer.Option(help="Respaced steps, the paper's T [250].")] = None,
+    jump_length: Annotated[int | None, typer.Option(help="Jump length j [10].")] = None,
+    resamplings: Annotated[int | None, typer.Option(help="Resamplings r [10].")] = None,
+    jump_n_sample: Annotated[int | None, typer.Option(help="Extra up/down steps [1].")] = None,
     samples: Annotated[int, typer.Option(help="Samples per image (K).")] = 1,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same bytes.")] = 0,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out"),
@@ -95,10 +96,12 @@ def inpaint(
             device=device,
             class_label=class_label,
             progress=progress,
-            steps=steps,
-            jump_length=jump_length,
-            resamplings=resamplings,
-            jump_n_sample=jump_n_sample,
+            **_given(
+                steps=steps,
+                jump_length=jump_length,
+                resamplings=resamplings,
+                jump_n_sample=jump_n_sample,
+            ),
         )
         rows = sum(samples for job in jobs if job.hole.any())
         if dry_run:
@@ -134,6 +137,11 @@ def inpaint(
     except InpaintkitError as err:
         _fail(err)
     typer.echo(f"inpainted {len(jobs)} image(s) x {samples} in {seconds:.1f} s -> {out}/")
+
+
+def _given(**options: object) -> dict:
+    """The method options the user set (None = the method's own default)."""
+    return {k: v for k, v in options.items() if v is not None}
 
 
 def _jobs(images, masks, mask_kind, mask_seed, mask_white, threshold):

@@ -47,18 +47,21 @@ class RePaintOptions:
 class RePaint:
     """RePaint (Lugmayr et al. 2022) with any unconditional (or class-conditional) DDPM.
 
-    model: a DiffusionModel or a load_model spec. class_label: for class-conditional models
-    (required by them; ignored otherwise). progress: show a progress bar per batch.
+    options: the knobs (paper defaults). model: a DiffusionModel or a load_model spec.
+    class_label: for class-conditional models (required by them; ignored otherwise).
+    progress: show a progress bar per batch.
     """
 
     name = "repaint"
+    summary = "RePaint (CVPR 2022): an unconditional DDPM conditioned by resampling"
     Options = RePaintOptions
+    uses_model = True
 
     def __init__(
         self,
-        model: DiffusionModel | str = "default",
         options: RePaintOptions | None = None,
         *,
+        model: DiffusionModel | str = "default",
         device: str | torch.device = "cpu",
         class_label: int | None = None,
         progress: bool = True,
