@@ -172,6 +172,9 @@ def _dry_run(inpainter, rows: int, batch_size: int) -> None:
     """Print what sampling would cost, timing one network evaluation on this machine."""
     import torch
 
+    if not getattr(inpainter, "uses_model", False):
+        typer.echo(f"{inpainter.name}: no network; {rows} output(s) to fill")
+        return
     summary = inpainter.options.summary()
     batches = -(-rows // batch_size) if rows else 0
     batch = min(rows, batch_size) or 1
@@ -280,6 +283,16 @@ def masks(
         save_hole(hole, out / f"{kind}_{i:04d}.png")
     mean = sum(hole_fraction(h) for h in holes) / len(holes)
     typer.echo(f"wrote {count} {kind} mask(s) of {size}x{size} to {out}/ (mean hole {mean:.1%})")
+
+
+@app.command()
+def methods() -> None:
+    """List the inpainting methods, one line each."""
+    from .methods import METHODS
+
+    width = max(map(len, METHODS))
+    for name, cls in sorted(METHODS.items()):
+        typer.echo(f"{name:<{width}}  {cls.summary}")
 
 
 @app.command()

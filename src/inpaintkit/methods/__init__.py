@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from ..errors import InpaintkitError
-from .base import Inpainter, Job, run_inpainter
+from .base import ArrayInpainter, Inpainter, Job, run_inpainter
 from .repaint import RePaint, RePaintOptions
 
-METHODS = {"repaint": RePaint}
+METHODS: dict[str, type] = {"repaint": RePaint}
 
 
 def get_method(name: str) -> type:
@@ -19,6 +19,7 @@ def get_method(name: str) -> type:
 
 __all__ = [
     "METHODS",
+    "ArrayInpainter",
     "Inpainter",
     "Job",
     "RePaint",

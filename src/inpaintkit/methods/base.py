@@ -5,7 +5,7 @@ known pixels back exactly."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Protocol
 
 import numpy as np
@@ -37,6 +37,45 @@ class Inpainter(Protocol):
         generators: list[torch.Generator],
         callback: Callback | None = None,
     ) -> torch.Tensor: ...
+
+
+class ArrayInpainter:
+    """Base of the methods that fill one uint8 image at a time (the classical baselines).
+
+    A subclass sets ``name``, ``summary`` and ``Options`` (a dataclass) and implements
+    :meth:`fill`; conversion, batching and seeding live here once.
+    """
+
+    name: str = ""
+    summary: str = ""
+    Options: type = type(None)
+    uses_model = False
+    image_size: int | None = None
+
+    def __init__(self, options: object | None = None) -> None:
+        self.options = options if options is not None else self.Options()
+
+    def fill(self, image: np.ndarray, hole: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """image: uint8 [H,W,3]; hole: bool [H,W] (True = fill); returns uint8 [H,W,3]."""
+        raise NotImplementedError
+
+    def config(self) -> dict:
+        return {"method": self.name, **asdict(self.options)}
+
+    def __call__(
+        self,
+        known: torch.Tensor,
+        keep: torch.Tensor,
+        *,
+        generators: list[torch.Generator],
+        callback: Callback | None = None,
+    ) -> torch.Tensor:
+        rows = []
+        for image, row_keep, generator in zip(tensor_to_images(known), keep, generators):
+            rng = np.random.default_rng(generator.initial_seed())
+            filled = self.fill(np.asarray(image), row_keep[0].cpu().numpy() == 0, rng)
+            rows.append(image_to_tensor(Image.fromarray(filled)))
+        return torch.cat(rows).to(known.device)
 
 
 @dataclass(frozen=True)
