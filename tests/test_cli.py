@@ -185,3 +185,14 @@ def test_masks_command(tmp_path: Path) -> None:
     assert len(files) == 3
     assert (np.asarray(Image.open(files[0])) > 0).mean() == 0.75  # keeps 1 pixel in 4
     assert "mean hole 75.0%" in result.output
+
+
+def test_classical_method_with_options(files: dict[str, Path]) -> None:
+    out = files["dir"] / "telea"
+    base = ["inpaint", files["cat"], "--mask", files["hole"], "--method", "telea", "--out", out]
+    assert _run(*base, "-o", "radius=5").exit_code == 0
+    assert json.loads((out / "inpaintkit.json").read_text())["radius"] == 5
+    bad = _run(*base, "-o", "bogus=1")
+    assert bad.exit_code == 2 and "unknown option(s) ['bogus']" in bad.output
+    assert "uses no diffusion model" in _run(*base, "--model", files["model"]).output
+    assert "KEY=VALUE" in _run(*base, "-o", "radius").output

@@ -56,6 +56,10 @@ def inpaint(
     jump_length: Annotated[int | None, typer.Option(help="Jump length j [10].")] = None,
     resamplings: Annotated[int | None, typer.Option(help="Resamplings r [10].")] = None,
     jump_n_sample: Annotated[int | None, typer.Option(help="Extra up/down steps [1].")] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option("--option", "-o", help="Any method option as KEY=VALUE (repeatable)."),
+    ] = None,
     samples: Annotated[int, typer.Option(help="Samples per image (K).")] = 1,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same bytes.")] = 0,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out"),
@@ -102,6 +106,7 @@ def inpaint(
                 resamplings=resamplings,
                 jump_n_sample=jump_n_sample,
             ),
+            **_parse_options(option or []),
         )
         rows = sum(samples for job in jobs if job.hole.any())
         if dry_run:
@@ -142,6 +147,30 @@ def inpaint(
 def _given(**options: object) -> dict:
     """The method options the user set (None = the method's own default)."""
     return {k: v for k, v in options.items() if v is not None}
+
+
+def _parse_options(pairs: list[str]) -> dict[str, object]:
+    """KEY=VALUE strings to typed values: int, float, true/false, none, else the string."""
+    parsed: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise InpaintkitError(f"--option takes KEY=VALUE, got {pair!r}")
+        lowered = text.lower()
+        if lowered in ("true", "false"):
+            value: object = lowered == "true"
+        elif lowered == "none":
+            value = None
+        else:
+            try:
+                value = int(text)
+            except ValueError:
+                try:
+                    value = float(text)
+                except ValueError:
+                    value = text
+        parsed[key.replace("-", "_")] = value
+    return parsed
 
 
 def _jobs(images, masks, mask_kind, mask_seed, mask_white, threshold):
@@ -309,6 +338,78 @@ def models() -> None:
             f"{name}{tag}: {model.image_size}x{model.image_size}, "
             f"{model.num_parameters() / 1e6:.2f}M parameters. {title}"
         )
+
+
+@app.command()
+def bench(
+    out: Annotated[Path, typer.Option(help="Output folder (resumed when it exists).")],
+    methods: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated specs NAME or NAME:key=value,... and presets table2, table3, "
+            "table4 (the paper's ablations)."
+        ),
+    ] = None,
+    masks: Annotated[
+        str, typer.Option(help="Mask kinds, comma-separated.")
+    ] = "wide,narrow,sr2x,altlines,half,expand",
+    data: Annotated[
+        str, typer.Option(help="emoji-test | emoji-test-64 | a folder of images.")
+    ] = "emoji-test",
+    n: Annotated[int | None, typer.Option(help="Use the first N images [all].")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the masks and the sampling.")] = 0,
+    model: Annotated[str, typer.Option(help="Model of the diffusion methods.")] = "default",
+    size: Annotated[int | None, typer.Option(help="Image size [the model's resolution].")] = None,
+    workers: Annotated[int, typer.Option(help="Local worker processes.")] = 1,
+    ray_address: Annotated[
+        str | None, typer.Option(help="Run as Ray tasks: 'local' or a cluster address.")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Images per method call.")] = 8,
+    device: Annotated[str, typer.Option(help="Torch device of the diffusion methods.")] = "cpu",
+    steps_scale: Annotated[
+        float, typer.Option(help="Scale the presets' T=250 (e.g. 0.2 -> T=50).")
+    ] = 1.0,
+    threads: Annotated[
+        int, typer.Option(help="Torch threads per batch (fixed: reproducible).")
+    ] = 1,
+    report_only: Annotated[
+        bool, typer.Option(help="Only rebuild the tables and figures of OUT.")
+    ] = False,
+) -> None:
+    """Benchmark METHODS x MASKS x images: OUT/results.jsonl (one line per item, resumable),
+    OUT/table.md (Table-1 shape), results.csv, summary.json, grids and plots."""
+    from .bench import BenchConfig, run_bench, write_report
+
+    try:
+        if report_only:
+            write_report(out, log=typer.echo)
+            typer.echo(f"report: {out / 'table.md'}")
+            return
+        if methods is None:
+            raise InpaintkitError("give --methods (or --report-only)")
+        config = BenchConfig(
+            methods=methods,
+            out=out,
+            masks=masks,
+            data=data,
+            n=n,
+            seed=seed,
+            model=model,
+            size=size,
+            workers=workers,
+            ray_address=ray_address,
+            batch_size=batch_size,
+            device=device,
+            steps_scale=steps_scale,
+            threads=threads,
+        )
+        run = run_bench(config, log=typer.echo)
+    except InpaintkitError as err:
+        _fail(err)
+    typer.echo(
+        f"{run.computed} item(s) computed, {run.skipped} already recorded, "
+        f"{run.seconds:.1f} s -> {out}/"
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m inpaintkit`

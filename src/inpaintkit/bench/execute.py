@@ -1,0 +1,159 @@
+"""Running one chunk of work items: the unit a worker process or a Ray task executes.
+
+A :class:`Task` carries everything it needs (the method spec, the model spec, the images, holes
+and seeds), so workers never load data; a :class:`TaskResult` carries the filled images back and
+the parent scores and records them. Built methods and loaded models are cached per process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..errors import InpaintkitError
+from ..io import hole_to_keep, image_to_tensor, tensor_to_images
+
+
+@dataclass(frozen=True)
+class Task:
+    """One batch: items of one (method label, mask) setting.
+
+    name/options: the method and its typed options (a :class:`~.specs.MethodSpec`'s).
+    model: a load_model spec for methods that use one, else None. threads: torch intra-op
+    threads while it runs (fixed, so results do not depend on how work is spread).
+    images: uint8 [k, H, W, 3]; holes: bool [k, H, W] (True = fill); seeds: k ints.
+    """
+
+    label: str
+    name: str
+    options: dict
+    model: str | None
+    device: str
+    threads: int
+    mask: str
+    indices: tuple[int, ...]
+    seeds: tuple[int, ...]
+    images: np.ndarray
+    holes: np.ndarray
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """images: uint8 [k, H, W, 3] with known pixels equal to the input's; seconds: wall time of
+    the inpainting itself (building the method and loading the model excluded). errors: per
+    item, None or the message of the InpaintkitError with which the method refused it (its
+    image is then the unchanged input and must not be scored)."""
+
+    label: str
+    mask: str
+    indices: tuple[int, ...]
+    images: np.ndarray
+    seconds: float
+    worker: str
+    errors: tuple[str | None, ...] = ()
+
+
+_MODELS: dict[tuple[str, str], object] = {}
+_INPAINTERS: dict[tuple, object] = {}
+
+
+def remember_model(spec: str, device: str, model: object) -> None:
+    """Cache an already loaded model under its spec (saves loading it twice in one process)."""
+    _MODELS[spec, device] = model
+
+
+def build_inpainter(name: str, options: dict, model: str | None, device: str) -> object:
+    """The method ``name`` with ``options`` (cached per process, models shared between them)."""
+    from ..api import build_method
+    from ..methods import get_method
+
+    cls = get_method(name)
+    key = (cls, json.dumps(options, sort_keys=True), model, device)
+    if key not in _INPAINTERS:
+        if getattr(cls, "uses_model", False):
+            from ..models import load_model
+
+            spec = model or "default"
+            if (spec, device) not in _MODELS:
+                _MODELS[spec, device] = load_model(spec, device=device)
+            loaded = _MODELS[spec, device]
+            _INPAINTERS[key] = build_method(
+                name, model=loaded, device=device, progress=False, **options
+            )
+        else:
+            _INPAINTERS[key] = build_method(name, **options)
+    return _INPAINTERS[key]
+
+
+def inpaint_batch(
+    inpainter, images: np.ndarray, holes: np.ndarray, seeds: tuple[int, ...]
+) -> np.ndarray:
+    """Fill ``holes`` of ``images`` (uint8 [k,H,W,3], bool [k,H,W]) in one call of the method.
+
+    Row i draws from ``torch.Generator().manual_seed(seeds[i])`` whatever the batch holds (as
+    :func:`~inpaintkit.methods.run_inpainter`, but seeded per item rather than per position, so a
+    resumed run draws what an uninterrupted one does). Known pixels are pasted back exactly; an
+    empty hole returns the image without calling the method. Returns uint8 [k, H, W, 3].
+    """
+    size = getattr(inpainter, "image_size", None)
+    if size is not None and images.shape[1:3] != (size, size):
+        raise InpaintkitError(
+            f"{inpainter.name} works at {size}x{size} but the benchmark images are "
+            f"{images.shape[2]}x{images.shape[1]}; use --size {size} (nothing is resized here)"
+        )
+    out = images.copy()
+    rows = [i for i in range(len(images)) if holes[i].any()]
+    if not rows:
+        return out
+    known = torch.cat([image_to_tensor(Image.fromarray(images[i])) for i in rows])
+    keep = torch.cat([hole_to_keep(holes[i]) for i in rows])
+    generators = [torch.Generator().manual_seed(int(seeds[i])) for i in rows]
+    filled = inpainter(known, keep, generators=generators)
+    for i, image in zip(rows, tensor_to_images(filled)):
+        out[i] = np.where(holes[i][..., None], np.asarray(image), images[i])
+    return out
+
+
+def run_task(task: Task) -> TaskResult:
+    """Run one task with ``task.threads`` torch threads (restored afterwards).
+
+    A method that refuses an input with an InpaintkitError (e.g. exemplar-based filling when no
+    patch is fully known) does not stop the benchmark: the batch is retried one item at a time
+    and each refused item comes back with its error message. Other exceptions propagate.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(task.threads)
+    try:
+        inpainter = build_inpainter(task.name, task.options, task.model, task.device)
+        started = time.perf_counter()
+        try:
+            images = inpaint_batch(inpainter, task.images, task.holes, task.seeds)
+            errors: list[str | None] = [None] * len(task.indices)
+        except InpaintkitError:
+            images, errors = _one_by_one(inpainter, task)
+        seconds = time.perf_counter() - started
+    finally:
+        torch.set_num_threads(previous)
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    return TaskResult(task.label, task.mask, task.indices, images, seconds, worker, tuple(errors))
+
+
+def _one_by_one(inpainter, task: Task) -> tuple[np.ndarray, list[str | None]]:
+    images = task.images.copy()
+    errors: list[str | None] = []
+    for i in range(len(task.indices)):
+        try:
+            images[i] = inpaint_batch(
+                inpainter, task.images[i : i + 1], task.holes[i : i + 1], task.seeds[i : i + 1]
+            )[0]
+            errors.append(None)
+        except InpaintkitError as err:
+            errors.append(str(err))
+    return images, errors

@@ -1,0 +1,281 @@
+"""``run_bench``: methods x mask settings x images -> DIR/results.jsonl, then the report.
+
+The parent process plans the work, makes the holes, dispatches chunks (serially, to worker
+processes or to Ray), and scores and records each item as its chunk comes back; workers only
+inpaint. A rerun of the same command skips every recorded item, so a killed run loses at most the
+chunks in flight.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InpaintkitError
+from ..masks import MASK_KINDS
+from .data import BenchImages, load_bench_images
+from .execute import Task, remember_model
+from .plan import Chunk, bench_hole, item_seed, plan_chunks
+from .specs import MethodSpec, parse_methods
+from .store import RunDir, row_key, safe_label
+
+PAPER_MASKS = ("wide", "narrow", "sr2x", "altlines", "half", "expand")
+"""The RePaint paper's six mask settings (Table 1 columns)."""
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class BenchConfig:
+    """One benchmark run (defaults in brackets).
+
+    methods: specs and preset names, a comma-separated string or a list (see :mod:`.specs`).
+    masks: mask kinds, comma-separated or a list [the paper's six]. data: "emoji-test",
+    "emoji-test-64" or a folder ["emoji-test"]. n: first n images [all]. seed: masks and
+    sampling [0]. out: the output folder. model: load_model spec for diffusion methods
+    ["default"]. size: image size [the model's resolution]. workers: local processes [1].
+    ray_address: run on Ray ("local" or a cluster address) [None]. batch_size: images per
+    method call [8]. device: torch device for diffusion methods ["cpu"]. steps_scale: scales the
+    ablation presets' T=250 [1.0]. threads: torch threads per chunk [1]; kept fixed so that
+    results do not depend on --workers (float results of a network change with the thread
+    count in their last bits).
+    """
+
+    methods: str | list[str]
+    out: Path
+    masks: str | list[str] = field(default_factory=lambda: list(PAPER_MASKS))
+    data: str = "emoji-test"
+    n: int | None = None
+    seed: int = 0
+    model: str = "default"
+    size: int | None = None
+    workers: int = 1
+    ray_address: str | None = None
+    batch_size: int = 8
+    device: str = "cpu"
+    steps_scale: float = 1.0
+    threads: int = 1
+
+
+@dataclass
+class BenchRun:
+    """What a run did: items planned, already recorded (skipped) and computed now."""
+
+    planned: int
+    skipped: int
+    computed: int
+    seconds: float
+    out: Path
+
+
+def parse_masks(masks: str | list[str]) -> list[str]:
+    """Mask kinds from "wide,narrow" or a list; each must be in MASK_KINDS, none twice."""
+    items = masks.split(",") if isinstance(masks, str) else list(masks)
+    kinds = [m.strip() for item in items for m in item.split(",") if m.strip()]
+    unknown = [m for m in kinds if m not in MASK_KINDS]
+    if unknown or not kinds:
+        raise InpaintkitError(f"unknown mask kind(s) {unknown}; choose from {MASK_KINDS}")
+    if len(set(kinds)) != len(kinds):
+        raise InpaintkitError(f"a mask kind is given twice in {kinds}")
+    return kinds
+
+
+def model_identity(model: object, spec: str) -> dict:
+    """{"spec", "source", "digest"}: the digest is sha256 over the network's tensors, so a
+    retrained model under the same name is told apart."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.unet.state_dict().items()):  # type: ignore[attr-defined]
+        digest.update(name.encode())
+        digest.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
+    return {"spec": spec, "source": model.source, "digest": digest.hexdigest()}  # type: ignore[attr-defined]
+
+
+def run_bench(
+    config: BenchConfig,
+    *,
+    log: Log | None = None,
+    on_item: Callable[[dict], None] | None = None,
+    report: bool = True,
+) -> BenchRun:
+    """Run every (method, mask, image) item of ``config`` not yet in ``config.out``, then write
+    the report (:func:`~.report.write_report`) unless ``report`` is False.
+
+    log: gets progress lines. on_item: called with each row right after it is recorded.
+    Raises InpaintkitError for bad specs, a size the model cannot take, or a folder holding a
+    benchmark with another data/size/seed/model.
+    """
+    say = log or (lambda _line: None)
+    started = time.perf_counter()
+    specs = parse_methods(config.methods, config.steps_scale)
+    masks = parse_masks(config.masks)
+    _check_labels(specs)
+    if config.batch_size < 1 or config.threads < 1:
+        raise InpaintkitError("batch size and threads must be >= 1")
+    identity, size = _resolve_model(config, specs)
+    data = load_bench_images(config.data, size, config.n)
+    rundir = RunDir(config.out)
+    fixed = {"data": config.data, "size": size, "seed": config.seed}
+    rundir.check_config(fixed, identity, {s.label: s.series for s in specs})
+    tag = None if identity is None else f"{identity['source']}@{identity['digest'][:12]}"
+    tags = {s.label: (tag if s.uses_model else None) for s in specs}
+    recorded = {row_key(r) for r in rundir.read_rows()}
+    done = {
+        (s.label, mask, i)
+        for s in specs
+        for mask in masks
+        for i in range(len(data.images))
+        if (s.label, mask, i, config.seed, tags[s.label]) in recorded
+    }
+    holes = _write_inputs(rundir, data, masks, config.seed)
+    chunks = plan_chunks([s.label for s in specs], masks, len(data.images), config.batch_size, done)
+    planned = len(specs) * len(masks) * len(data.images)
+    todo = sum(len(c.indices) for c in chunks)
+    _log_plan(say, specs, masks, data, size, planned, todo, config)
+    by_label = {s.label: s for s in specs}
+    costs = {s.label: s.cost() for s in specs}
+    from .dispatch import execute
+    from .scoring import ItemScorer
+
+    scorer = ItemScorer()
+    finished = 0
+    tasks = _tasks(chunks, by_label, data, holes, config)
+    for result in execute(tasks, workers=config.workers, ray_address=config.ray_address):
+        spec = by_label[result.label]
+        per_image = result.seconds / len(result.indices)
+        errors = result.errors or (None,) * len(result.indices)
+        for index, filled, error in zip(result.indices, result.images, errors):
+            name = data.names[index]
+            truth, hole = data.images[index], holes[result.mask, index]
+            if error is None:
+                rundir.save_png(rundir.result_path(result.mask, spec.label, name), filled)
+                scores = scorer(filled, truth, hole)
+            else:
+                scores = {"error": error}  # the method refused this input; recorded as such
+            row = {
+                "method": spec.label,
+                "method_name": spec.name,
+                "options": spec.options,
+                "mask": result.mask,
+                "image": index,
+                "name": name,
+                "seed": config.seed,
+                "item_seed": item_seed(config.seed, result.mask, index),
+                "model": tags[spec.label],
+                "size": size,
+                "data": config.data,
+                **scores,
+                "hole_fraction": float(hole.mean()),
+                "wall_s": per_image,
+                "batch": len(result.indices),
+                "nfe": costs[spec.label]["network_evaluations"],
+                "undo_steps": costs[spec.label]["undo_steps"],
+                "worker": result.worker,
+                "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            }
+            rundir.append_row(row)
+            finished += 1
+            if on_item is not None:
+                on_item(row)
+        say(
+            f"[{finished}/{todo}] {spec.label} {result.mask} images "
+            f"{result.indices[0]}-{result.indices[-1]}: {result.seconds:.2f} s"
+        )
+    run = BenchRun(planned, planned - todo, finished, time.perf_counter() - started, rundir.root)
+    if report:
+        from .report import write_report
+
+        write_report(rundir.root, log=say)
+        say(f"report: {rundir.root / 'table.md'}")
+    return run
+
+
+def _check_labels(specs: list[MethodSpec]) -> None:
+    folders: dict[str, str] = {}
+    for spec in specs:
+        other = folders.setdefault(safe_label(spec.label), spec.label)
+        if other != spec.label:
+            raise InpaintkitError(f"specs {other!r} and {spec.label!r} map to one folder name")
+
+
+def _resolve_model(config: BenchConfig, specs: list[MethodSpec]) -> tuple[dict | None, int]:
+    """The model's identity (when a method uses it) and the benchmark image size."""
+    if not any(s.uses_model for s in specs):
+        if config.size is None:
+            raise InpaintkitError("give --size: no method uses a model to take it from")
+        return None, config.size
+    from ..models import load_model
+
+    model = load_model(config.model)
+    remember_model(config.model, "cpu", model)  # the serial path reuses it
+    if config.size is not None and config.size != model.image_size:
+        raise InpaintkitError(
+            f"model {model.source} works at {model.image_size}x{model.image_size}, not at "
+            f"--size {config.size}; drop --size or choose a model trained at that size"
+        )
+    return model_identity(model, config.model), model.image_size
+
+
+def _write_inputs(
+    rundir: RunDir, data: BenchImages, masks: list[str], seed: int
+) -> dict[tuple[str, int], np.ndarray]:
+    """Make every hole; save the ground truths and holes the report needs (when missing)."""
+    holes = {}
+    size = data.images.shape[1]
+    for index, name in enumerate(data.names):
+        if not rundir.truth_path(name).exists():
+            rundir.save_png(rundir.truth_path(name), data.images[index])
+        for mask in masks:
+            holes[mask, index] = bench_hole(mask, size, seed, index)
+            if not rundir.hole_path(mask, name).exists():
+                rundir.save_png(rundir.hole_path(mask, name), holes[mask, index])
+    return holes
+
+
+def _tasks(
+    chunks: list[Chunk],
+    specs: dict[str, MethodSpec],
+    data: BenchImages,
+    holes: dict[tuple[str, int], np.ndarray],
+    config: BenchConfig,
+) -> Iterator[Task]:
+    for chunk in chunks:
+        spec = specs[chunk.label]
+        idx = list(chunk.indices)
+        yield Task(
+            label=spec.label,
+            name=spec.name,
+            options=spec.options,
+            model=config.model if spec.uses_model else None,
+            device=config.device,
+            threads=config.threads,
+            mask=chunk.mask,
+            indices=chunk.indices,
+            seeds=tuple(item_seed(config.seed, chunk.mask, i) for i in idx),
+            images=data.images[idx],
+            holes=np.stack([holes[chunk.mask, i] for i in idx]),
+        )
+
+
+def _log_plan(say: Log, specs, masks, data, size, planned, todo, config) -> None:
+    say(
+        f"benchmark: {len(specs)} method(s) x {len(masks)} mask(s) x {len(data.images)} "
+        f"image(s) of {config.data} at {size}x{size} = {planned} items; {planned - todo} "
+        f"already recorded, {todo} to run"
+    )
+    for spec in specs:
+        cost = spec.cost()
+        extra = (
+            f"{cost['network_evaluations']} NFE, {cost['undo_steps']} undo steps per batch"
+            if cost["network_evaluations"]
+            else "no network"
+        )
+        say(f"  {spec.label}: {extra}")
+
+
+__all__ = ["PAPER_MASKS", "BenchConfig", "BenchRun", "parse_masks", "run_bench"]
