@@ -145,6 +145,7 @@ def test_presets_pair_nfe_within_tolerance():
     # table2 is built with EQUAL NFE; the paper's T=250 numbers
     assert [pair_nfe(*p) for p in table2_pairs(250)] == [(490, 490), (730, 730), (970, 970)]
     assert [pair_nfe(*p) for p in table4_pairs(250)] == [(1210, 1258), (2410, 2392)]
+    assert len(parse_methods("table3,table4", steps_scale=0.2)) == 9 + 2  # 2 shared, kept once
     specs = parse_methods("table2,table4", steps_scale=0.2)
     assert {s.series for s in specs} >= {"slowing down (r=1)", "SDEdit-style (T=50)"}
 
@@ -323,6 +324,11 @@ def test_table_cells_match_mean_ci_of_rows(tmp_path):
                 assert cell == format_cell(*mean_ci(values), decimals)
                 checked += 1
     assert checked >= 3 * 2 * 6
+    paired = next(s for s in sections if s.startswith("Paired: Hole PSNR minus that of `fake`"))
+    by = {(r["method"], r["mask"], r["image"]): r.get("psnr_hole") for r in rows}
+    diffs = [by["telea", "wide", i] - by["fake", "wide", i] for i in range(3)]
+    wide = re.search(r"\| `telea` \| ([^|]+) \|", paired).group(1).strip()
+    assert wide == format_cell(*mean_ci(diffs), 2)
     assert "LPIPS" in table  # either a column or the note saying why it was skipped
     for name in ("results.csv", "summary.json", "grid_wide.png", "plots/bars_psnr_hole.png"):
         assert (tmp_path / name).is_file(), name

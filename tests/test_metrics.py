@@ -29,8 +29,8 @@ from inpaintkit.metrics_classifier import CLASSES, DEFAULT_WEIGHTS, load_classif
 TEST_IMAGES = Path(__file__).parent / "data" / "emoji_test_64"
 # emoji.json category (index into CLASSES) of each tests/data/emoji_test_64 PNG, sorted file order.
 TEST_LABELS = "8888888887433514211111110006666641000147740133211662210174656457"
-# Measured with the shipped weights: 45/64 correct (majority class: 15/64 = 0.234).
-MEASURED_ACCURACY = 45 / 64
+# Measured with the shipped weights: 47/64 correct (majority class: 15/64 = 0.234).
+MEASURED_ACCURACY = 47 / 64
 
 
 @pytest.fixture(scope="module")
@@ -198,7 +198,7 @@ def test_shipped_classifier_loads_and_classifies_test_emoji(emoji64: np.ndarray)
     labels = np.array([int(c) for c in TEST_LABELS])
     accuracy = float((predict(model, emoji64) == labels).mean())
     majority = np.bincount(labels).max() / len(labels)  # 15 / 64
-    assert accuracy >= MEASURED_ACCURACY - 0.03
+    assert accuracy >= MEASURED_ACCURACY - 3 / 64
     assert accuracy > majority + 0.3
 
 
@@ -209,7 +209,7 @@ def test_features_are_deterministic_and_batch_independent(
     assert f1.shape == (64, 128) and f1.dtype == np.float64
     assert np.array_equal(f1, scorer.features(emoji64))
     f_small = np.concatenate([scorer.features(emoji64[i : i + 5]) for i in range(0, 64, 5)])
-    np.testing.assert_allclose(f_small, f1, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(f_small, f1, rtol=0, atol=2e-4)  # float32 conv order
     # other sizes are resized to 64x64 (PIL bilinear)
     big = np.stack([np.asarray(Image.fromarray(im).resize((128, 128))) for im in emoji64[:4]])
     assert scorer.features(big).shape == (4, 128)
@@ -224,15 +224,26 @@ def test_realism_scorer_ranks_degraded_images_worse(
     assert scorer.key == KID_INTERNAL_KEY == "kid_internal"
     ref, cand = emoji64[0::2], emoji64[1::2]  # two disjoint halves of 32 real emoji
     rng = np.random.default_rng(0)
-    noisy = np.clip(cand + rng.normal(0, 25, cand.shape), 0, 255).astype(np.uint8)
+    noisy25, noisy50 = (
+        np.clip(cand + rng.normal(0, sigma, cand.shape), 0, 255).astype(np.uint8)
+        for sigma in (25, 50)
+    )
     blurred = np.stack(
         [np.asarray(Image.fromarray(im).filter(ImageFilter.GaussianBlur(2))) for im in cand]
     )
-    kid_real = scorer.kid(ref, cand, subsets=1, subset_size=32)[0]
-    kid_noisy = scorer.kid(ref, noisy, subsets=1, subset_size=32)[0]
-    kid_blur = scorer.kid(ref, blurred, subsets=1, subset_size=32)[0]
-    assert kid_noisy > kid_real + 0.05
-    assert kid_blur > kid_real + 0.05
+    kid = {
+        name: scorer.kid(ref, images, subsets=1, subset_size=32)[0]
+        for name, images in [
+            ("real", cand),
+            ("noise25", noisy25),
+            ("noise50", noisy50),
+            ("blur2", blurred),
+        ]
+    }
+    # measured: real -0.023, noise25 0.034, noise50 ~0.2, blur2 0.151
+    assert abs(kid["real"]) < 0.05
+    assert kid["real"] + 0.03 < kid["noise25"] < kid["noise50"]
+    assert kid["blur2"] > kid["real"] + 0.1
 
 
 # --------------------------------------------------------------------------- LPIPS

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import InpaintkitError
 from ..masks import MASK_KINDS
-from .data import BenchImages, load_bench_images
+from .data import DATA_SPECS, BenchImages, load_bench_images
 from .execute import Task, remember_model
 from .plan import Chunk, bench_hole, item_seed, plan_chunks
 from .specs import MethodSpec, parse_methods
@@ -120,7 +120,8 @@ def run_bench(
     identity, size = _resolve_model(config, specs)
     data = load_bench_images(config.data, size, config.n)
     rundir = RunDir(config.out)
-    fixed = {"data": config.data, "size": size, "seed": config.seed}
+    source = config.data if config.data in DATA_SPECS else str(Path(config.data).resolve())
+    fixed = {"data": source, "size": size, "seed": config.seed}
     rundir.check_config(fixed, identity, {s.label: s.series for s in specs})
     tag = None if identity is None else f"{identity['source']}@{identity['digest'][:12]}"
     tags = {s.label: (tag if s.uses_model else None) for s in specs}
@@ -168,7 +169,7 @@ def run_bench(
                 "item_seed": item_seed(config.seed, result.mask, index),
                 "model": tags[spec.label],
                 "size": size,
-                "data": config.data,
+                "data": source,
                 **scores,
                 "hole_fraction": float(hole.mean()),
                 "wall_s": per_image,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-KID_MIN_IMAGES = 10
+KID_MIN_IMAGES = 16
 """KID (project-internal) is reported for a method x mask cell only with at least this many
 images. It is an unbiased MMD^2 estimate, so small sets are not biased, but below about ten
 images its spread is larger than the differences between methods. For tens of images read it as
@@ -44,17 +44,20 @@ class ItemScorer:
 def kid_internal(real: np.ndarray, fake: np.ndarray, seed: int = 0) -> tuple[float, float, int]:
     """KID (project-internal emoji classifier features) of ``fake`` against ``real``.
 
-    real, fake: uint8 [N, H, W, 3], N >= 2. Uses 100 random subsets of m = max(2, N // 2)
-    images each (so the spread over subsets means something; m = N would make every subset the
-    whole set). Returns (mean, std over subsets, m). Raises what RealismScorer raises when its
-    classifier weights are missing.
+    real, fake: uint8 [N, H, W, 3], N >= 2. Returns (value, spread, m): value is the unbiased
+    MMD^2 estimate on all N images (the least noisy estimate these images give); spread is the
+    std of the estimate over 100 random subsets of m = max(2, N // 2) images, a conservative
+    indicator of its sampling noise (an estimate from N/2 images is noisier than one from N).
+    Raises what RealismScorer raises when its classifier weights are missing.
     """
-    from ..metrics import RealismScorer
+    from ..metrics import RealismScorer, kid_from_features
 
     scorer = _realism_scorer(RealismScorer)
+    f_real, f_fake = scorer.features(real), scorer.features(fake)
+    value, _ = kid_from_features(f_real, f_fake, subsets=1, subset_size=len(fake), seed=seed)
     m = max(2, len(fake) // 2)
-    mean, std = scorer.kid(real, fake, subsets=100, subset_size=m, seed=seed)
-    return float(mean), float(std), m
+    _, spread = kid_from_features(f_real, f_fake, subsets=100, subset_size=m, seed=seed)
+    return float(value), float(spread), m
 
 
 _SCORER: list = []

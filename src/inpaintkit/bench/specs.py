@@ -107,16 +107,22 @@ def parse_methods(texts: str | list[str], steps_scale: float = 1.0) -> list[Meth
     """Parse ``--methods``: one or more comma-separated lists of specs and preset names.
 
     steps_scale: scales the presets' T (250 in the paper) for cheaper runs; explicit specs are
-    taken as written. Returns the specs in order; a label given twice is an error.
+    taken as written. Returns the specs in order. A spec that two presets share (table3 and
+    table4 both hold RePaint j=10, r=5 and r=10) is kept once, with the first one's series; a
+    label the user gives twice is an error.
     """
     from .presets import PRESETS, preset_specs
 
     chunks = [texts] if isinstance(texts, str) else list(texts)
     out: list[MethodSpec] = []
+    from_presets: set[str] = set()
     for chunk in chunks:
         for token in split_specs(chunk):
             if token in PRESETS:
-                out += preset_specs(token, steps_scale)
+                for spec in preset_specs(token, steps_scale):
+                    if spec.label not in from_presets:
+                        from_presets.add(spec.label)
+                        out.append(spec)
             else:
                 out.append(parse_method_spec(token))
     if not out:

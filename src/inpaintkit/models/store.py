@@ -42,6 +42,7 @@ def save_model(
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata=metadata)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; weights are shipped and shared
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -411,6 +411,15 @@ def _check_data(data: Dataset, preset: Preset) -> None:
 
 
 def _config_changes(saved: dict, current: dict) -> list[str]:
+    """Names of the fields that differ and may not change on resume (a preset's notes may)."""
+
+    def comparable(config: dict) -> dict:
+        preset = config.get("preset")
+        if isinstance(preset, dict):
+            config = {**config, "preset": {k: v for k, v in preset.items() if k != "notes"}}
+        return config
+
+    saved, current = comparable(saved), comparable(current)
     return sorted(
         k
         for k in set(saved) | set(current)
