@@ -352,3 +352,22 @@ def test_cli_bench_and_report_only(tmp_path):
     assert (tmp_path / "table.md").is_file()
     result = CliRunner().invoke(app, args[:-2] + ["--out", str(tmp_path), "--seed", "5"])
     assert result.exit_code == 2 and "seed: folder has 0, this run 5" in result.output
+
+
+def test_paired_kid_is_zero_for_identical_sets_and_matches_the_definition():
+    from inpaintkit.bench.scoring import paired_mmd2
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(6, 4)), rng.normal(size=(6, 4))
+    assert paired_mmd2(x, x) == pytest.approx(0.0, abs=1e-12)
+
+    def k(a, b):
+        return (a @ b / 4 + 1) ** 3
+
+    brute = sum(
+        k(x[i], x[j]) + k(y[i], y[j]) - k(x[i], y[j]) - k(x[j], y[i])
+        for i in range(6)
+        for j in range(6)
+        if i != j
+    ) / (6 * 5)
+    assert paired_mmd2(x, y) == pytest.approx(brute)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -122,14 +123,20 @@ def test_presets_layouts_and_sizes():
         Preset(name="bad", resolution=32, block_out_channels=(32, 64), attention_resolutions=(8,))
 
 
-def test_learned_variance_preset_has_6_outputs_and_no_loss_yet():
+def test_learned_variance_preset_has_6_outputs_and_the_hybrid_loss():
     preset = Preset(
         name="lv", resolution=16, block_out_channels=(16,), learned_variance=True, mid_block=False
     )
     assert preset.unet_config()["out_channels"] == 6
     assert preset.diffusion_config().learned_variance
-    with pytest.raises(NotImplementedError, match="hybrid loss"):
-        select_loss_fn(preset)
+    x0 = torch.zeros(2, 3, 4, 4)
+    out = torch.zeros(2, 6, 4, 4)  # eps = 0, v = 0: the log-variance halfway between the bounds
+    t = torch.tensor([5, 500])
+    hybrid = select_loss_fn(preset)(out, torch.ones_like(x0), x0, x0, t)
+    plain = select_loss_fn(replace(preset, learned_variance=False))(
+        out[:, :3], torch.ones_like(x0), x0, x0, t
+    )
+    assert float(plain) == 1.0 and float(hybrid) > 1.0  # the bound adds a positive term
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,12 +283,12 @@ def test_refuses_to_overwrite_or_resume_a_different_run(tmp_path, emoji16):
         train(micro_config(), ArrayDataset(np.zeros((4, 8, 8, 3), np.uint8)), tmp_path / "other")
 
 
-def test_learned_variance_training_is_not_implemented(tmp_path, emoji16):
-    preset = Preset(
-        name="lv", resolution=16, block_out_channels=(16,), learned_variance=True, mid_block=False
-    )
-    with pytest.raises(NotImplementedError, match="learned_variance"):
-        train(micro_config(preset=preset), emoji16, tmp_path / "run")
+def test_learned_variance_trains_and_exports(tmp_path, emoji16):
+    preset = replace(MICRO, name="micro16-lv", learned_variance=True, beta_schedule="cosine")
+    run = tmp_path / "run"
+    train(micro_config(preset=preset, steps=3), emoji16, run)
+    model = load_safetensors(export_model(run, tmp_path / "lv.safetensors"))
+    assert model.config.learned_variance and model.unet.config.out_channels == 6
 
 
 def test_samples_export_and_reload(tmp_path, emoji16):

@@ -6,6 +6,7 @@ import json
 import platform
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -205,6 +206,7 @@ def _dry_run(inpainter, rows: int, batch_size: int) -> None:
         typer.echo(f"{inpainter.name}: no network; {rows} output(s) to fill")
         return
     summary = inpainter.options.summary()
+    knobs = ", ".join(f"{k}={v}" for k, v in asdict(inpainter.options).items() if v is not None)
     batches = -(-rows // batch_size) if rows else 0
     batch = min(rows, batch_size) or 1
     model = inpainter.model
@@ -224,8 +226,7 @@ def _dry_run(inpainter, rows: int, batch_size: int) -> None:
     total = per_eval * summary["network_evaluations"] * batches
     typer.echo(
         f"model: {model.source} ({model.num_parameters() / 1e6:.1f}M parameters, {size}x{size})\n"
-        f"schedule: T={summary['steps']}, j={inpainter.options.jump_length}, "
-        f"r={inpainter.options.resamplings}: {summary['network_evaluations']} network "
+        f"schedule: {knobs}: {summary['network_evaluations']} network "
         f"evaluations and {summary['undo_steps']} undo steps per batch\n"
         f"work: {rows} output(s) in {batches} batch(es) of up to {batch_size}\n"
         f"estimated time on this machine: {_duration(total)} "
@@ -410,6 +411,75 @@ def bench(
         f"{run.computed} item(s) computed, {run.skipped} already recorded, "
         f"{run.seconds:.1f} s -> {out}/"
     )
+
+
+@app.command()
+def train(
+    data: Annotated[
+        str, typer.Argument(help="emoji | emoji:twitter | emoji:STYLE:SPLIT | folder.")
+    ],
+    preset: Annotated[str, typer.Option(help="Named network + process preset.")] = "emoji32",
+    steps: Annotated[int, typer.Option(help="Total optimizer steps.")] = 10_000,
+    out: Annotated[Path, typer.Option(help="Run folder (checkpoints, log, samples).")] = Path(
+        "runs/ddpm"
+    ),
+    resume: Annotated[bool, typer.Option(help="Continue from the newest checkpoint.")] = False,
+    batch_size: Annotated[int | None, typer.Option(help="Global batch [preset's].")] = None,
+    lr: Annotated[float | None, typer.Option(help="Peak learning rate.")] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="CPU threads (1 on a busy machine is much faster).")
+    ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option("--option", "-o", help="Any TrainConfig field as KEY=VALUE (repeatable)."),
+    ] = None,
+) -> None:
+    """Train an unconditional DDPM with accelerate (CPU, GPU, or `accelerate launch` for several);
+    checkpoints every few minutes, resumes exactly with --resume."""
+    from .train.ddpm import run_training
+
+    try:
+        last = run_training(
+            data, preset=preset, steps=steps, out=out, resume=resume, batch_size=batch_size,
+            lr=lr, num_threads=threads, **_parse_options(option or []),
+        )  # fmt: skip
+    except InpaintkitError as err:
+        _fail(err)
+    typer.echo(f"last checkpoint: {last}\nexport it: inpaintkit export {out} model.safetensors")
+
+
+@app.command()
+def export(
+    run: Annotated[Path, typer.Argument(help="A training run folder.")],
+    path: Annotated[Path, typer.Argument(help="Output .safetensors (EMA weights, fp16).")],
+    card: Annotated[Path | None, typer.Option(help="Model card (markdown) to embed.")] = None,
+) -> None:
+    """Export a run's EMA weights as one inpaintkit .safetensors file, usable with --model."""
+    from .train.ddpm import export_model
+
+    try:
+        written = export_model(run, path, card=card.read_text() if card else "")
+    except (InpaintkitError, OSError) as err:
+        _fail(err)
+    typer.echo(f"wrote {written}")
+
+
+@app.command()
+def data(
+    name: Annotated[str, typer.Argument(help="Data set to fetch: emoji.")],
+    style: Annotated[str, typer.Option(help="google or twitter.")] = "google",
+) -> None:
+    """Fetch a data set into the cache (the emoji need npm and the npm registry)."""
+    from .data.emoji import fetch_emoji, load_emoji
+
+    if name != "emoji":
+        _fail(InpaintkitError(f"unknown data set {name!r}; choose: emoji"))
+    try:
+        folder = fetch_emoji(style)
+        sizes = {split: len(load_emoji(style, split, size=32)) for split in ("train", "test")}
+    except InpaintkitError as err:
+        _fail(err)
+    typer.echo(f"{style} emoji in {folder}: {sizes['train']} train, {sizes['test']} test images")
 
 
 def main() -> None:  # pragma: no cover - console entry for `python -m inpaintkit`

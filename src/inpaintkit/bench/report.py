@@ -222,12 +222,13 @@ def render_table(summary: dict) -> str:
     ]
     if any(KID_KEY in c for per in cells.values() for c in per.values()):
         lines += [
-            "Each cell: the unbiased estimate on all n results against the same n ground-truth "
-            "images ± the std of the estimate over 100 random subsets of n/2 images (a "
-            "conservative noise indicator). These are NOT Inception KID values: the features "
-            "are those of a small emoji classifier trained by this project, so the numbers "
-            "compare only with each other. Unbiased, so values slightly below 0 mean "
-            "'indistinguishable at this n'.",
+            "Each cell: the unbiased MMD^2 of the n results against the ground truth of the "
+            "same n images, KID's cubic kernel on the features of a small emoji classifier "
+            "trained by this project (`metrics.RealismScorer`), ± the std over 100 random "
+            "subsets of n/2 images (a conservative noise indicator). Since results and truth "
+            "are paired, the estimate skips i = j in every term (`bench.scoring.paired_mmd2`): "
+            "0 means 'as realistic as the truth at this n'. These are NOT Inception KID values "
+            "and compare only with each other.",
             "",
             header,
             rule,

@@ -25,13 +25,12 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
@@ -55,6 +54,7 @@ from .checkpoint import (
     restore_rng_state,
 )
 from .ema import EMA
+from .losses import LossFn, epsilon_mse_loss, hybrid_loss
 from .presets import Preset, get_preset
 
 MIXED_PRECISION = ("no", "bf16", "fp16")
@@ -164,41 +164,12 @@ class TrainConfig:
 # --------------------------------------------------------------------------- loss
 
 
-LossFn = Callable[
-    [torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor
-]
-
-
-def epsilon_mse_loss(
-    model_output: torch.Tensor,
-    noise: torch.Tensor,
-    x_start: torch.Tensor,
-    x_t: torch.Tensor,
-    t: torch.Tensor,
-) -> torch.Tensor:
-    """L_simple (Ho et al. 2020, eq. 14): mean over all elements of (eps_theta - eps)^2, float32.
-
-    model_output, noise, x_start, x_t: [B, C, H, W]; t: [B] training timesteps. x_start, x_t and
-    t are unused here; they are part of the signature so that a loss that needs them (the
-    learned-variance hybrid loss) plugs into the same place.
-    """
-    return F.mse_loss(model_output.float(), noise.float())
-
-
 def select_loss_fn(preset: Preset) -> LossFn:
-    """The loss ``loss_fn(model_output, noise, x_start, x_t, t) -> scalar`` for ``preset``.
-
-    THE selection point for the training objective. Epsilon presets use :func:`epsilon_mse_loss`.
-    Learned variance needs Improved DDPM's hybrid loss L_simple + 0.001 * L_vlb (Nichol &
-    Dhariwal 2021, section 3.1; stop-gradient on the mean for the L_vlb term); not implemented yet.
-    """
+    """The loss ``loss_fn(model_output, noise, x_start, x_t, t) -> scalar`` for ``preset``: DDPM's
+    L_simple, or Improved DDPM's hybrid loss for learned-variance presets (train/losses.py)."""
     if preset.learned_variance:
-        raise NotImplementedError(
-            f"preset {preset.name!r} has learned_variance=True, which needs Improved DDPM's hybrid "
-            "loss L_simple + 0.001 * L_vlb; it is not implemented yet. Add it in "
-            "inpaintkit.train.ddpm.select_loss_fn (signature: loss_fn(model_output, noise, "
-            "x_start, x_t, t)), or train a preset with learned_variance=False."
-        )
+        betas = make_betas(preset.beta_schedule, preset.num_train_timesteps)
+        return hybrid_loss(GaussianDiffusion(betas))
     return epsilon_mse_loss
 
 
@@ -471,7 +442,7 @@ def train(
     Returns the path of the last checkpoint written.
     """
     preset = config.resolved_preset()
-    loss_fn = select_loss_fn(preset)  # fails early for learned variance
+    loss_fn = select_loss_fn(preset)
     out_dir = Path(out_dir)
     ckpt_dir = out_dir / "ckpt"
     existing = latest_checkpoint(ckpt_dir)

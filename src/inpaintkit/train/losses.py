@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 
 from ..diffusion.process import GaussianDiffusion
 from ..diffusion.vlb import vlb_bits
@@ -12,6 +13,18 @@ from ..diffusion.vlb import vlb_bits
 LossFn = Callable[
     [torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor
 ]
+
+
+def epsilon_mse_loss(
+    output: torch.Tensor,
+    noise: torch.Tensor,
+    x_start: torch.Tensor,
+    x_t: torch.Tensor,
+    t: torch.Tensor,
+) -> torch.Tensor:
+    """L_simple (Ho et al. 2020, eq. 14): mean of (eps_theta - eps)^2 over all elements, float32.
+    x_start, x_t and t are unused; they keep one signature for every objective."""
+    return F.mse_loss(output.float(), noise.float())
 
 
 def hybrid_loss(diffusion: GaussianDiffusion) -> LossFn:

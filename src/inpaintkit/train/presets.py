@@ -160,7 +160,12 @@ PRESETS: dict[str, Preset] = {
             attention_resolutions=(16, 8),
             resnet_time_scale_shift="scale_shift",
             dropout=0.1,
-            notes="about 7M parameters; a 32x32 prior trainable on a CPU in hours",
+            learned_variance=True,
+            beta_schedule="cosine",
+            notes=(
+                "6.8M parameters, learned variance (RePaint's Sigma_theta, trained with Improved "
+                "DDPM's hybrid loss) and the cosine schedule; a 32x32 prior for CPU training"
+            ),
         ),
         Preset(
             name="emoji64",
