@@ -253,6 +253,9 @@ def test_config_mismatch_is_an_error(tmp_path, tiny_model_file):
     from inpaintkit.models import load_model
     from inpaintkit.models.store import save_model
 
+    copy = tmp_path / "renamed.safetensors"  # same weights under another name: same model
+    copy.write_bytes(tiny_model_file.read_bytes())
+    assert run_bench(config(other, "repaint:steps=2", model=str(copy)), report=False).computed == 0
     changed = load_model(str(tiny_model_file))
     changed.unet = make_tiny_unet(size=SIZE, out_channels=6, seed=4)
     path = save_model(changed, tmp_path / "other.safetensors")

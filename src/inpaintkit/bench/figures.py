@@ -92,6 +92,8 @@ def _grid(rundir: RunDir, summary: dict, mask: str, path) -> bool:
             ax.set_yticks([])
             if tile is not None:
                 ax.imshow(tile, interpolation="nearest")
+            else:  # refused by the method, or not run yet
+                ax.text(0.5, 0.5, "no result", ha="center", va="center", fontsize=5)
             if r == 0:
                 ax.set_title(_wrap(columns[c]), fontsize=5)
     figure.suptitle(f"mask: {mask}", fontsize=8, y=1 - 0.08 / height)

@@ -37,7 +37,8 @@ PAIRED_METRICS = ("psnr_hole",)
 """Metrics that also get a table of per-image differences to the first method."""
 
 CSV_FIELDS = (
-    "method", "method_name", "mask", "image", "name", "seed", "item_seed", "model", "size",
+    "method", "method_name", "mask", "image", "name", "seed", "item_seed", "model",
+    "model_source", "size",
     "data", *METRICS, "hole_fraction", "wall_s", "batch", "nfe", "undo_steps", "worker",
     "finished", "options", "error",
 )  # fmt: skip
@@ -148,13 +149,15 @@ def render_table(summary: dict) -> str:
     config, cells, masks = summary["config"], summary["cells"], summary["masks"]
     methods = summary["methods"]
     model = config.get("model") or {}
-    counts = sorted({c["n"] for per in cells.values() for c in per.values()})
+    images = sorted({i for per in cells.values() for c in per.values() for i in c["images"]})
+    refused = any("failed" in c for per in cells.values() for c in per.values())
     lines = [
         "# Benchmark results",
         "",
         f"Data `{config['data']}` at {config['size']}x{config['size']}, seed {config['seed']}"
         + (f", model `{model['source']}` (weights sha256 {model['digest'][:12]})" if model else "")
-        + f". Images per cell: {', '.join(map(str, counts))}.",
+        + f". {len(images)} images per cell"
+        + (" (fewer where a method refused some: listed below)." if refused else "."),
         "Each cell: mean ± half-width of the 95% Student-t interval over the images "
         "(`inpaintkit.metrics.mean_ci`). Every method saw the same hole on a given image.",
         "",
@@ -295,7 +298,7 @@ def _add_kid(cells: dict, rundir: RunDir, names: dict[int, str], log: Log | None
 
     small = [
         (label, mask) for label, per in cells.items() for mask, c in per.items()
-        if c["n"] < KID_MIN_IMAGES
+        if 0 < c["n"] < KID_MIN_IMAGES
     ]  # fmt: skip
     todo = [
         (label, mask) for label, per in cells.items() for mask, c in per.items()

@@ -123,7 +123,7 @@ def run_bench(
     source = config.data if config.data in DATA_SPECS else str(Path(config.data).resolve())
     fixed = {"data": source, "size": size, "seed": config.seed}
     rundir.check_config(fixed, identity, {s.label: s.series for s in specs})
-    tag = None if identity is None else f"{identity['source']}@{identity['digest'][:12]}"
+    tag = None if identity is None else f"sha256:{identity['digest'][:16]}"  # the weights
     tags = {s.label: (tag if s.uses_model else None) for s in specs}
     recorded = {row_key(r) for r in rundir.read_rows()}
     done = {
@@ -168,6 +168,7 @@ def run_bench(
                 "seed": config.seed,
                 "item_seed": item_seed(config.seed, result.mask, index),
                 "model": tags[spec.label],
+                "model_source": identity["source"] if tags[spec.label] else None,
                 "size": size,
                 "data": source,
                 **scores,

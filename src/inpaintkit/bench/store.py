@@ -70,8 +70,9 @@ class RunDir:
 
         fixed: {"data", "size", "seed"}. model: {"spec", "source", "digest"} when the run uses a
         diffusion model, else None. series: label -> NFE-plot series, merged into the stored
-        ones. Raises InpaintkitError naming every setting that differs from the folder's
-        (a different model means different weights, whatever the spec string says).
+        ones. Raises InpaintkitError naming every setting that differs from the folder's. A
+        model is the same when its weights are (sha256 over its tensors), whatever its name or
+        path: the embedded model and an exported copy of it are interchangeable.
         """
         stored = self.read_config()
         if stored is not None:
@@ -81,11 +82,7 @@ class RunDir:
                 if stored.get(key) != fixed[key]
             ]
             old = stored.get("model")
-            if (
-                model is not None
-                and old is not None
-                and ((old["source"], old["digest"]) != (model["source"], model["digest"]))
-            ):
+            if model is not None and old is not None and old["digest"] != model["digest"]:
                 problems.append(
                     f"model: folder has {old['source']} ({old['digest'][:12]}), this run "
                     f"{model['source']} ({model['digest'][:12]})"
@@ -143,6 +140,7 @@ class RunDir:
         image = Image.fromarray(array)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".png.tmp")
         os.close(fd)
+        _readable(tmp)
         try:
             image.save(tmp, format="PNG")
             os.replace(tmp, path)
@@ -161,8 +159,16 @@ class RunDir:
             return np.asarray(im.convert("L")) > 127
 
 
+def _readable(tmp: str) -> None:
+    """mkstemp makes 0600 files; give the final file the usual 0666 & ~umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    _readable(tmp)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

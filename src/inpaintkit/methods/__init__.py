@@ -10,10 +10,9 @@ from .criminisi import Exemplar
 from .pde import PDEDiffusion
 from .repaint import RePaint, RePaintOptions
 
-METHODS: dict[str, type] = {"repaint": RePaint}
-METHODS["repaint-sdedit"] = RePaintSDEdit  # RePaint paper Table 4 ablation (methods/ablations.py)
-for _baseline in (Telea, NavierStokes, Biharmonic, PatchMatch, PDEDiffusion, Exemplar):
-    METHODS[_baseline.name] = _baseline  # classical baselines (classical.py, pde.py, criminisi.py)
+# RePaint and its Table 4 ablation, then the survey's classical baselines (sections 2.1-2.2)
+_ALL = (RePaint, RePaintSDEdit, Telea, NavierStokes, Biharmonic, PatchMatch, PDEDiffusion, Exemplar)
+METHODS: dict[str, type] = {cls.name: cls for cls in _ALL}
 
 
 def get_method(name: str) -> type:

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
 from ..diffusion.schedules import count_steps, sdedit_times
-from ..models import DiffusionModel
 from .repaint import RePaint
 
 
@@ -42,26 +39,10 @@ class SDEditOptions:
 class RePaintSDEdit(RePaint):
     """RePaint's conditioning with SDEdit-style resampling (RePaint paper, Table 4).
 
-    options: :class:`SDEditOptions`; model, device, class_label, progress: as :class:`RePaint`.
+    options: :class:`SDEditOptions`; model, device, class_label, progress: as :class:`RePaint`,
+    whose constructor and sampler it shares (only the time walk differs).
     """
 
     name = "repaint-sdedit"
     summary = "RePaint conditioning with SDEdit-style resampling of the second half (ablation)"
     Options = SDEditOptions
-
-    def __init__(
-        self,
-        options: SDEditOptions | None = None,
-        *,
-        model: DiffusionModel | str = "default",
-        device: str | torch.device = "cpu",
-        class_label: int | None = None,
-        progress: bool = True,
-    ) -> None:
-        super().__init__(
-            options or SDEditOptions(),  # type: ignore[arg-type]  # same duck-typed fields
-            model=model,
-            device=device,
-            class_label=class_label,
-            progress=progress,
-        )

@@ -67,7 +67,7 @@ class RePaint:
         progress: bool = True,
     ) -> None:
         self.model = load_model(model, device=device) if isinstance(model, str) else model
-        self.options = options or RePaintOptions()
+        self.options = options or self.Options()
         self.class_label = class_label
         self.progress = progress
         classes = self.model.num_classes
