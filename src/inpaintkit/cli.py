@@ -357,10 +357,12 @@ def bench(
     data: Annotated[
         str, typer.Option(help="emoji-test | emoji-test-64 | a folder of images.")
     ] = "emoji-test",
-    n: Annotated[int | None, typer.Option(help="Use the first N images [all].")] = None,
+    n: Annotated[int | None, typer.Option(help="Use the first N images (default: all).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the masks and the sampling.")] = 0,
     model: Annotated[str, typer.Option(help="Model of the diffusion methods.")] = "default",
-    size: Annotated[int | None, typer.Option(help="Image size [the model's resolution].")] = None,
+    size: Annotated[
+        int | None, typer.Option(help="Image size (default: the model's resolution).")
+    ] = None,
     workers: Annotated[int, typer.Option(help="Local worker processes.")] = 1,
     ray_address: Annotated[
         str | None, typer.Option(help="Run as Ray tasks: 'local' or a cluster address.")
