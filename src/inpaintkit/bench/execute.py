@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from ..errors import InpaintkitError
-from ..io import hole_to_keep, image_to_tensor, tensor_to_images
+from ..methods.base import Job, fill_batch
 
 
 @dataclass(frozen=True)
@@ -97,9 +97,9 @@ def inpaint_batch(
 ) -> np.ndarray:
     """Fill ``holes`` of ``images`` (uint8 [k,H,W,3], bool [k,H,W]) in one call of the method.
 
-    Row i draws from ``torch.Generator().manual_seed(seeds[i])`` whatever the batch holds (as
-    :func:`~inpaintkit.methods.run_inpainter`, but seeded per item rather than per position, so a
-    resumed run draws what an uninterrupted one does). Known pixels are pasted back exactly; an
+    Row i draws from ``torch.Generator().manual_seed(seeds[i])`` whatever the batch holds
+    (:func:`~inpaintkit.methods.base.fill_batch`; seeded per item, so a resumed run draws what an
+    uninterrupted one does). Known pixels are pasted back exactly; an
     empty hole returns the image without calling the method. Returns uint8 [k, H, W, 3].
     """
     size = getattr(inpainter, "image_size", None)
@@ -112,12 +112,9 @@ def inpaint_batch(
     rows = [i for i in range(len(images)) if holes[i].any()]
     if not rows:
         return out
-    known = torch.cat([image_to_tensor(Image.fromarray(images[i])) for i in rows])
-    keep = torch.cat([hole_to_keep(holes[i]) for i in rows])
-    generators = [torch.Generator().manual_seed(int(seeds[i])) for i in rows]
-    filled = inpainter(known, keep, generators=generators)
-    for i, image in zip(rows, tensor_to_images(filled)):
-        out[i] = np.where(holes[i][..., None], np.asarray(image), images[i])
+    jobs = [Job(Image.fromarray(images[i]), holes[i]) for i in rows]
+    for i, image in zip(rows, fill_batch(inpainter, jobs, [seeds[i] for i in rows])):
+        out[i] = np.asarray(image)
     return out
 
 

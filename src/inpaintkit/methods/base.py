@@ -125,14 +125,31 @@ def run_inpainter(
     filled: dict[tuple[int, int], Image.Image] = {}
     for start in range(0, len(rows), batch_size):
         chunk = rows[start : start + batch_size]
-        known = torch.cat([image_to_tensor(prepared[n].image) for n, _ in chunk])
-        keep = torch.cat([hole_to_keep(prepared[n].hole) for n, _ in chunk])
-        generators = [torch.Generator().manual_seed(sample_seed(seed, n, k)) for n, k in chunk]
-        report = None if callback is None else _with_rows(callback, chunk)
-        out = inpainter(known, keep, generators=generators, callback=report)
-        for (n, k), image in zip(chunk, tensor_to_images(out)):
-            filled[n, k] = image
+        outputs = fill_batch(
+            inpainter,
+            [prepared[n] for n, _ in chunk],
+            [sample_seed(seed, n, k) for n, k in chunk],
+            callback=None if callback is None else _with_rows(callback, chunk),
+        )
+        filled.update(zip(chunk, outputs))
     return [[_paste(job, filled.get((n, k))) for k in range(samples)] for n, job in enumerate(jobs)]
+
+
+def fill_batch(
+    inpainter: Inpainter,
+    jobs: list[Job],
+    seeds: list[int],
+    *,
+    callback: Callback | None = None,
+) -> list[Image.Image]:
+    """One call of the method on these jobs (sizes already right); row i draws its noise from
+    ``torch.Generator().manual_seed(seeds[i])`` whatever else the batch holds. Known pixels of
+    each result are the input's exactly."""
+    known = torch.cat([image_to_tensor(job.image) for job in jobs])
+    keep = torch.cat([hole_to_keep(job.hole) for job in jobs])
+    generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
+    out = inpainter(known, keep, generators=generators, callback=callback)
+    return [_paste(job, image) for job, image in zip(jobs, tensor_to_images(out))]
 
 
 def _with_rows(callback: Callback, rows: list[tuple[int, int]]) -> Callback:
