@@ -22,8 +22,8 @@ dev: $(VENV)/.dev
 
 # Inpaint the bundled example images with the embedded default model; results and grids in out/.
 demo: install
-	$(VENV)/bin/inpaintkit inpaint examples/images/*.png --mask-kind half --seed 0 --out out/demo
-	$(VENV)/bin/inpaintkit inpaint examples/images/*.png --mask-kind narrow --seed 0 --out out/demo-narrow
+	$(VENV)/bin/inpaintkit inpaint examples/images/*.png --mask-kind half --resize --seed 0 --out out/demo
+	$(VENV)/bin/inpaintkit inpaint examples/images/*.png --mask-kind narrow --resize --seed 0 --out out/demo-narrow
 	@echo "demo results and grids are in out/demo and out/demo-narrow"
 
 test: dev
