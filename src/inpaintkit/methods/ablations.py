@@ -9,31 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..diffusion.schedules import count_steps, sdedit_times
-from .repaint import RePaint
+from ..diffusion.schedules import sdedit_times
+from .repaint import RePaint, WalkOptions
 
 
 @dataclass(frozen=True)
-class SDEditOptions:
+class SDEditOptions(WalkOptions):
     """steps: respaced reverse steps T (default 250, the paper's). repeats: how many times the
     second half (T/2 -> 0) is re-noised and run again (default 17: 2392 network evaluations at
-    T=250, about RePaint's 2410). spacing, variance, clip_denoised, share_noise: as in
-    :class:`~inpaintkit.methods.repaint.RePaintOptions`."""
+    T=250, about RePaint's 2410). The rest as :class:`~inpaintkit.methods.repaint.WalkOptions`."""
 
-    steps: int = 250
     repeats: int = 17
-    spacing: str = "even"
-    variance: str | None = None
-    clip_denoised: bool = True
-    share_noise: bool = False
 
     def times(self) -> list[int]:
         return sdedit_times(self.steps, self.repeats)
-
-    def summary(self) -> dict[str, int]:
-        """{"steps", "network_evaluations", "undo_steps"} for one batch."""
-        nfe, undo = count_steps(self.times())
-        return {"steps": self.steps, "network_evaluations": nfe, "undo_steps": undo}
 
 
 class RePaintSDEdit(RePaint):

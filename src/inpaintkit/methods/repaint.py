@@ -16,32 +16,44 @@ from .base import Callback
 
 
 @dataclass(frozen=True)
-class RePaintOptions:
-    """RePaint's knobs; the defaults are the paper's setting (section 5.1): T=250, j=10, r=10.
+class WalkOptions:
+    """Knobs every time walk on a diffusion model shares; subclasses define :meth:`times`.
 
-    steps: respaced reverse steps (the paper's T). jump_length (j), resamplings (r) and
-    jump_n_sample: the time walk (diffusion.schedules.repaint_times). spacing: "even"
-    (guided-diffusion) or "leading" (diffusers). variance: None = the model's (learned range when
-    it has one, else fixed small). clip_denoised: clip x0_hat to [-1, 1]. share_noise: diffusers'
-    reuse of one noise tensor for the known and unknown parts.
+    steps: respaced reverse steps (the paper's T). spacing: "even" (guided-diffusion) or
+    "leading" (diffusers). variance: None = the model's (learned range when it has one, else fixed
+    small). clip_denoised: clip x0_hat to [-1, 1]. share_noise: diffusers' reuse of one noise
+    tensor for the known and unknown parts.
     """
 
     steps: int = 250
-    jump_length: int = 10
-    resamplings: int = 10
-    jump_n_sample: int = 1
     spacing: str = "even"
     variance: str | None = None
     clip_denoised: bool = True
     share_noise: bool = False
 
     def times(self) -> list[int]:
-        return repaint_times(self.steps, self.jump_length, self.resamplings, self.jump_n_sample)
+        raise NotImplementedError
 
     def summary(self) -> dict[str, int]:
         """{"steps", "network_evaluations", "undo_steps"} for one batch."""
         nfe, undo = count_steps(self.times())
         return {"steps": self.steps, "network_evaluations": nfe, "undo_steps": undo}
+
+
+@dataclass(frozen=True)
+class RePaintOptions(WalkOptions):
+    """RePaint's knobs; the defaults are the paper's setting (section 5.1): T=250, j=10, r=10.
+
+    jump_length (j), resamplings (r) and jump_n_sample: the time walk
+    (diffusion.schedules.repaint_times); the rest as :class:`WalkOptions`.
+    """
+
+    jump_length: int = 10
+    resamplings: int = 10
+    jump_n_sample: int = 1
+
+    def times(self) -> list[int]:
+        return repaint_times(self.steps, self.jump_length, self.resamplings, self.jump_n_sample)
 
 
 class RePaint:
