@@ -286,3 +286,26 @@ def test_array_dataset_rejects_bad_arrays():
         ArrayDataset(np.zeros((2, 4, 4, 3), np.float32))
     with pytest.raises(InpaintkitError):
         ArrayDataset(np.zeros((0, 4, 4, 3), np.uint8))
+
+
+def test_fashion_mnist_reads_idx_and_explains_a_missing_package(tmp_path):
+    import gzip
+
+    from inpaintkit.data.fashion import load_fashion_mnist
+    from inpaintkit.train.ddpm import make_dataset
+
+    pixels = np.arange(3 * 28 * 28, dtype=np.uint32).astype(np.uint8).reshape(3, 28, 28)
+    header = np.array([0x803, 3, 28, 28], dtype=">i4").tobytes()
+    with gzip.open(tmp_path / "t10k-images-idx3-ubyte.gz", "wb") as f:
+        f.write(header + pixels.tobytes())
+    raw = load_fashion_mnist("test", size=28, root=tmp_path)
+    assert raw.shape == (3, 28, 28, 3) and np.array_equal(raw[..., 1], pixels)
+    assert load_fashion_mnist("test", size=32, root=tmp_path).shape == (3, 32, 32, 3)
+    with pytest.raises(InpaintkitError, match="apt-get install dataset-fashion-mnist"):
+        load_fashion_mnist("train", root=tmp_path)
+    with gzip.open(tmp_path / "train-images-idx3-ubyte.gz", "wb") as f:
+        f.write(header + pixels.tobytes()[:100])
+    with pytest.raises(InpaintkitError, match="truncated"):
+        load_fashion_mnist("train", root=tmp_path)
+    with pytest.raises(InpaintkitError, match="train or test"):
+        make_dataset("fashion-mnist:valid", 32)

@@ -418,7 +418,7 @@ def bench(
 @app.command()
 def train(
     data: Annotated[
-        str, typer.Argument(help="emoji | emoji:twitter | emoji:STYLE:SPLIT | folder.")
+        str, typer.Argument(help="emoji[:STYLE[:SPLIT]] | fashion-mnist[:SPLIT] | folder.")
     ],
     preset: Annotated[str, typer.Option(help="Named network + process preset.")] = "emoji32",
     steps: Annotated[int, typer.Option(help="Total optimizer steps.")] = 10_000,

@@ -745,11 +745,17 @@ def make_dataset(spec: str, resolution: int, cache_dir: Path | None = None) -> D
 
     "emoji" (google, train split), "emoji:<style>" (google|twitter), "emoji:<style>:<split>"
     (train|test|all): :class:`ArrayDataset` of the emoji at ``resolution`` (32 or 64).
+    "fashion-mnist[:train|test]": Debian's Fashion-MNIST, grey on three channels.
     Anything else is a folder path: :class:`ImageFolderDataset` at ``resolution``.
     """
     from ..data.emoji import load_emoji
     from ..data.folder import ArrayDataset, ImageFolderDataset
 
+    if spec == "fashion-mnist" or spec.startswith("fashion-mnist:"):
+        from ..data.fashion import load_fashion_mnist
+
+        split = spec.partition(":")[2] or "train"
+        return ArrayDataset(load_fashion_mnist(split, size=resolution))
     if spec == "emoji" or spec.startswith("emoji:"):
         parts = spec.split(":")
         if len(parts) > 3:
