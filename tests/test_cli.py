@@ -196,3 +196,13 @@ def test_classical_method_with_options(files: dict[str, Path]) -> None:
     assert bad.exit_code == 2 and "unknown option(s) ['bogus']" in bad.output
     assert "uses no diffusion model" in _run(*base, "--model", files["model"]).output
     assert "KEY=VALUE" in _run(*base, "-o", "radius").output
+
+
+def test_option_overrides_flag_and_trajectory_needs_diffusion(files: dict[str, Path]) -> None:
+    out = files["dir"] / "o"
+    args = ["inpaint", files["cat"], "--mask", files["hole"], "--model", files["model"], *FAST]
+    assert _run(*args, "-o", "steps=4", "--out", out).exit_code == 0
+    assert json.loads((out / "inpaintkit.json").read_text())["steps"] == 4
+    telea = ["inpaint", files["cat"], "--mask", files["hole"], "--method", "telea"]
+    result = _run(*telea, "--save-trajectory", "--out", out)
+    assert result.exit_code == 2 and "needs a diffusion method" in result.output

@@ -101,19 +101,23 @@ def inpaint(
             device=device,
             class_label=class_label,
             progress=progress,
-            **_given(
-                steps=steps,
-                jump_length=jump_length,
-                resamplings=resamplings,
-                jump_n_sample=jump_n_sample,
-            ),
-            **_parse_options(option or []),
+            **{
+                **_given(
+                    steps=steps,
+                    jump_length=jump_length,
+                    resamplings=resamplings,
+                    jump_n_sample=jump_n_sample,
+                ),
+                **_parse_options(option or []),  # -o wins over the named flags
+            },
         )
         rows = sum(samples for job in jobs if job.hole.any())
         if dry_run:
             _dry_run(inpainter, rows, batch_size)
             return
-        recorder = _Trajectory(inpainter, jobs, samples) if save_trajectory else None
+        if save_trajectory and not getattr(inpainter, "uses_model", False):
+            raise InpaintkitError(f"--save-trajectory needs a diffusion method, not {method}")
+        recorder = _Trajectory(inpainter) if save_trajectory else None
         started = time.perf_counter()
         results = run_inpainter(
             inpainter,
@@ -245,7 +249,7 @@ def _duration(seconds: float) -> str:
 class _Trajectory:
     """Collects x0_hat of every output about 60 times during sampling, for GIFs."""
 
-    def __init__(self, inpainter, jobs, samples: int, frames: int = 60) -> None:
+    def __init__(self, inpainter, frames: int = 60) -> None:  # noqa: ANN001
         nfe = inpainter.options.summary()["network_evaluations"]
         self.every = max(1, nfe // frames)
         self.frames: dict[tuple[int, int], list] = {}
