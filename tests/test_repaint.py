@@ -234,3 +234,22 @@ def test_matches_diffusers_with_jumps_on_its_walk(tiny_unet) -> None:
     )
     ours = ((ours + 1) / 2).clamp(0, 1)
     assert (ours - theirs).abs().max() < 1e-4  # measured 4.9e-5: float32 vs float64 constants
+
+
+def test_ddim_eta_inside_repaint(tiny_model) -> None:
+    known, keep = _problem()
+    diffusion = GaussianDiffusion.respaced(tiny_model.betas, 10)
+    x = torch.randn(known.shape, generator=torch.Generator().manual_seed(0))
+
+    def run(eta: float | None, seed: int, condition: bool = True) -> torch.Tensor:
+        return sample_repaint(
+            tiny_model.denoiser(), x, diffusion, keep=keep if condition else None,
+            known=known if condition else None, resamplings=1, variance="fixed_small", eta=eta,
+            generator=torch.Generator().manual_seed(seed), progress=False,
+        )  # fmt: skip
+
+    # eta = 0 without a condition is deterministic DDIM: the generator no longer matters
+    assert torch.equal(run(0.0, 1, condition=False), run(0.0, 2, condition=False))
+    assert not torch.equal(run(0.5, 1, condition=False), run(0.5, 2, condition=False))
+    # eta = 1 is DDPM's fixed-small step: the same samples up to float error
+    assert (run(1.0, 3) - run(None, 3)).abs().max() < 1e-4

@@ -172,3 +172,23 @@ class GaussianDiffusion:
             x0 = x0.clamp(-1, 1)
         mean, _, _ = self.q_posterior(x0, x_t, i)
         return {"mean": mean, "variance": var, "log_variance": log_variance, "x0": x0}
+
+    def ddim_mean_std(
+        self, x0: torch.Tensor, x_t: torch.Tensor, i: torch.Tensor, eta: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and std of DDIM's step x_i -> x_{i-1} (Song et al. 2021, eq. 12): sigma =
+        eta * sqrt(beta-tilde_i), mean = sqrt(abar_{i-1}) x0 + sqrt(1 - abar_{i-1} - sigma^2) eps,
+        with eps re-derived from the (clipped) x0 as guided-diffusion's ddim_sample does.
+        eta = 1 is DDPM's fixed-small step; eta = 0 is deterministic."""
+        # float64 here: 1 - abar_{i-1} - sigma^2 cancels badly in float32 near eta = 1
+        idx = i.cpu()
+        variance = eta**2 * self._consts["posterior_variance"][idx]
+        direction = (1 - self._consts["alphas_cumprod_prev"][idx] - variance).clamp(min=0).sqrt()
+        shape = (-1, *([1] * (x_t.ndim - 1)))
+
+        def cast(v: torch.Tensor) -> torch.Tensor:
+            return v.to(device=x_t.device, dtype=x_t.dtype).view(shape)
+
+        eps = self.eps_from_x0(x_t, i, x0)
+        mean = self.const("sqrt_alphas_cumprod_prev", i, x_t) * x0 + cast(direction) * eps
+        return mean, cast(variance.sqrt())

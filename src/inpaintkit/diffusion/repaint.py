@@ -30,6 +30,7 @@ def sample_repaint(
     jump_n_sample: int = 1,
     times: list[int] | None = None,
     variance: str | None = None,
+    eta: float | None = None,
     clip_denoised: bool = True,
     class_labels: torch.Tensor | None = None,
     share_noise: bool = False,
@@ -48,6 +49,8 @@ def sample_repaint(
         1); ignored when ``times`` gives the walk explicitly.
     variance: "learned_range" for learned-variance models, else "fixed_small" (the default chosen
         from the denoiser), or "fixed_large".
+    eta: None = DDPM's ancestral step (eq. 8b); a number = a DDIM step with that eta for the
+        unknown part (0 deterministic, 1 equal in law to fixed-small DDPM), for short schedules.
     share_noise: reuse the reverse step's noise for the known part, as diffusers'
         RePaintScheduler does; off by default, since eq. 8a samples it independently.
     generator: torch.Generator (or one per batch row) for all noise after ``x``.
@@ -81,9 +84,13 @@ def sample_repaint(
         out = diffusion.p_mean_variance(
             eps, x, i, variance=variance, var_values=var_values, clip_denoised=clip_denoised
         )
+        if eta is None:
+            mean, std = out["mean"], torch.exp(0.5 * out["log_variance"])
+        else:
+            mean, std = diffusion.ddim_mean_std(out["x0"], x, i, eta)
         noise = randn(x.shape, generator, device=x.device, dtype=x.dtype)
         # eq. 8b; no noise on the last step (t = 0).
-        x_unknown = out["mean"] + (t_last > 0) * torch.exp(0.5 * out["log_variance"]) * noise
+        x_unknown = mean + (t_last > 0) * std * noise
         if keep is None:
             x = x_unknown
         else:

@@ -21,13 +21,15 @@ class WalkOptions:
 
     steps: respaced reverse steps (the paper's T). spacing: "even" (guided-diffusion) or
     "leading" (diffusers). variance: None = the model's (learned range when it has one, else fixed
-    small). clip_denoised: clip x0_hat to [-1, 1]. share_noise: diffusers' reuse of one noise
-    tensor for the known and unknown parts.
+    small). eta: None = DDPM steps; a number = DDIM steps with that eta. clip_denoised: clip
+    x0_hat to [-1, 1]. share_noise: diffusers' reuse of one noise tensor for the known and
+    unknown parts.
     """
 
     steps: int = 250
     spacing: str = "even"
     variance: str | None = None
+    eta: float | None = None
     clip_denoised: bool = True
     share_noise: bool = False
 
@@ -123,6 +125,7 @@ class RePaint:
             known=known,
             times=o.times(),
             variance=o.variance,
+            eta=o.eta,
             clip_denoised=o.clip_denoised,
             class_labels=labels,
             share_noise=o.share_noise,
