@@ -165,7 +165,8 @@ def _prepare(size: int | None, job: Job, resize: bool) -> Job:
         raise InpaintkitError(
             f"the model works at {size}x{size} but the image is {width}x{height}; nothing is "
             "resized silently: pass resize=True (CLI: --resize) to inpaint at the model's size "
-            "and paste the fill back into the original, or use a model trained at this size"
+            "and paste the fill back into the original, use a model trained at this size, or "
+            "a classical method that works at any size (--method telea; see inpaintkit methods)"
         )
     image = job.image.resize((size, size), Image.Resampling.LANCZOS)
     # a model pixel is a hole when any part of its area is (box filter, then > 0)
