@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import platform
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -486,8 +485,3 @@ def data(
     except InpaintkitError as err:
         _fail(err)
     typer.echo(f"{style} emoji in {folder}: {sizes['train']} train, {sizes['test']} test images")
-
-
-def main() -> None:  # pragma: no cover - console entry for `python -m inpaintkit`
-    app(prog_name="inpaintkit")
-    sys.exit(0)
