@@ -1,0 +1,45 @@
+from pathlib import Path
+
+import pytest
+
+from inpaintkit.errors import InpaintkitError
+from inpaintkit.train.report import plot_loss, read_log, training_time
+
+
+def _log(path: Path, rows: list[tuple]) -> Path:
+    lines = ["step,loss,lr,images_per_s,elapsed_s"] + [",".join(map(str, r)) for r in rows]
+    (path / "log.csv").write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_read_log_keeps_the_resumed_rows(tmp_path: Path) -> None:
+    # a run killed after step 100 and resumed from step 50 logs step 100 twice
+    _log(
+        tmp_path, [(50, 0.5, 1e-4, 10, 5.0), (100, 0.4, 1e-4, 10, 10.0), (100, 0.3, 1e-4, 10, 11.0)]
+    )
+    rows = read_log(tmp_path)
+    assert [r["step"] for r in rows] == [50, 100]
+    assert rows[1]["loss"] == 0.3 and rows[1]["elapsed_s"] == 11.0
+
+
+def test_training_time_separates_a_stall(tmp_path: Path) -> None:
+    # batch 10, 50 steps per window: 10 img/s -> 50 s per window; the third window took 550 s
+    rows = [
+        (50, 1, 0, 10, 50),
+        (100, 1, 0, 10, 100),
+        (150, 1, 0, 10 * 50 / 550, 650),
+        (200, 1, 0, 10, 700),
+    ]
+    report = training_time(read_log(_log(tmp_path, rows)), batch_size=10)
+    assert report["steps"] == 200
+    assert report["elapsed_s"] == 700
+    assert report["stalled_s"] == pytest.approx(500)
+    assert report["training_s"] == pytest.approx(200)
+
+
+def test_missing_log_and_plot(tmp_path: Path) -> None:
+    with pytest.raises(InpaintkitError, match="not a training run"):
+        read_log(tmp_path)
+    rows = read_log(_log(tmp_path, [(50, 0.5, 1e-4, 10, 5.0), (100, 0.4, 1e-4, 10, 10.0)]))
+    path = plot_loss(rows, tmp_path / "loss.png")
+    assert path.stat().st_size > 1000
