@@ -1,9 +1,10 @@
 from pathlib import Path
 
 import pytest
+import torch
 
 from inpaintkit.errors import InpaintkitError
-from inpaintkit.train.report import plot_loss, read_log, training_time
+from inpaintkit.train.report import heldout_loss, plot_loss, read_log, training_time
 
 
 def _log(path: Path, rows: list[tuple]) -> Path:
@@ -43,3 +44,15 @@ def test_missing_log_and_plot(tmp_path: Path) -> None:
     rows = read_log(_log(tmp_path, [(50, 0.5, 1e-4, 10, 5.0), (100, 0.4, 1e-4, 10, 10.0)]))
     path = plot_loss(rows, tmp_path / "loss.png")
     assert path.stat().st_size > 1000
+
+
+def test_heldout_loss_of_a_zero_network(tiny_model) -> None:
+    # eps_theta = 0 everywhere: the eps MSE is E[noise^2] = 1
+    tiny_model.unet.conv_out.weight.zero_()
+    tiny_model.unet.conv_out.bias.zero_()
+    images = torch.rand(64, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    result = heldout_loss(tiny_model, images, draws=4, batch=32)
+    assert result["eps_mse"] == pytest.approx(1.0, abs=0.01)
+    assert result["vlb_bits_per_dim"] > 0
+    assert heldout_loss(tiny_model, images, draws=4, batch=32) == result  # seeded
+    assert heldout_loss(tiny_model, images, draws=4, seed=5)["eps_mse"] != result["eps_mse"]
