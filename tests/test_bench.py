@@ -374,3 +374,23 @@ def test_paired_kid_is_zero_for_identical_sets_and_matches_the_definition():
         if i != j
     ) / (6 * 5)
     assert paired_mmd2(x, y) == pytest.approx(brute)
+
+
+def test_method_grid_places_input_result_and_truth(tmp_path):
+    from inpaintkit.bench.figures import method_grid
+
+    run_bench(config(tmp_path, "telea"), report=False)
+    rundir = RunDir(tmp_path)
+    names = sorted(p.stem for p in (tmp_path / "images" / "truth").glob("*.png"))[:2]
+    grid = method_grid(rundir, "telea", ["wide", "half"], names, pad=2)
+    # 2 rows of 16 px, 6 tiles with gaps of 2 px, plus 4 px more between the two images
+    assert grid.shape == (2 * 18 + 2, 6 * 18 + 2 + 4, 3)
+    half_result = RunDir.load_png(rundir.result_path("half", "telea", names[1]))
+    assert np.array_equal(grid[20:36, 2 + 4 * 18 + 4 : 2 + 4 * 18 + 4 + 16], half_result)
+    truth = RunDir.load_png(rundir.truth_path(names[0]))
+    assert np.array_equal(grid[2:18, 2 + 2 * 18 : 2 + 2 * 18 + 16], truth)
+    shown = grid[2:18, 2:18]
+    hole = RunDir.load_hole(rundir.hole_path("wide", names[0]))
+    assert (shown[hole] == 128).all() and np.array_equal(shown[~hole], truth[~hole])
+    with pytest.raises(FileNotFoundError):
+        method_grid(rundir, "navier-stokes", ["wide"], names)

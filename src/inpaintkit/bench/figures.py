@@ -194,3 +194,32 @@ def _center_err(stats: dict) -> tuple[float, float]:
         return stats["mean"], stats["std"]
     half = (stats["hi"] - stats["lo"]) / 2
     return stats["mean"], 0.0 if math.isnan(half) else half
+
+
+def method_grid(
+    rundir: RunDir, label: str, masks: list[str], names: list[str], *, pad: int = 2
+) -> np.ndarray:
+    """One method's results as a pixel grid (no resampling): a row per mask setting, and per
+    image three tiles: input with the hole grey | the method's result | ground truth.
+    Returns uint8 [H, W, 3] on white; raises FileNotFoundError for a missing result."""
+    rows = []
+    for mask in masks:
+        tiles = []
+        for name in names:
+            truth = RunDir.load_png(rundir.truth_path(name))
+            shown = truth.copy()
+            shown[RunDir.load_hole(rundir.hole_path(mask, name))] = 128
+            tiles += [shown, RunDir.load_png(rundir.result_path(mask, label, name)), truth]
+        rows.append(tiles)
+    h, w = rows[0][0].shape[:2]
+
+    def left(c: int) -> int:  # a wider gap between images than between their three tiles
+        return pad + c * (w + pad) + (c // 3) * 2 * pad
+
+    width = left(len(rows[0]) - 1) + w + pad
+    grid = np.full((len(rows) * (h + pad) + pad, width, 3), 255, np.uint8)
+    for r, tiles in enumerate(rows):
+        for c, tile in enumerate(tiles):
+            top = pad + r * (h + pad)
+            grid[top : top + h, left(c) : left(c) + w] = tile
+    return grid
