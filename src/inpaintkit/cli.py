@@ -56,6 +56,13 @@ def inpaint(
     jump_length: Annotated[int | None, typer.Option(help="Jump length j [10].")] = None,
     resamplings: Annotated[int | None, typer.Option(help="Resamplings r [10].")] = None,
     jump_n_sample: Annotated[int | None, typer.Option(help="Extra up/down steps [1].")] = None,
+    budget: Annotated[
+        int | None,
+        typer.Option(
+            help="Network evaluations per image (a batch shares them): use the most steps that "
+            "fit, keeping the method's jump length and resamplings. Not with --steps."
+        ),
+    ] = None,
     option: Annotated[
         list[str] | None,
         typer.Option("--option", "-o", help="Any method option as KEY=VALUE (repeatable)."),
@@ -94,25 +101,28 @@ def inpaint(
             mask_white,
             threshold,
         )
+        options = {
+            **_given(
+                steps=steps,
+                jump_length=jump_length,
+                resamplings=resamplings,
+                jump_n_sample=jump_n_sample,
+            ),
+            **_parse_options(option or []),  # -o wins over the named flags
+        }
+        if budget is not None:
+            model, options = _apply_budget(method, model, device, options, budget)
         inpainter = build_method(
             method,
             model=model,
             device=device,
             class_label=class_label,
             progress=progress,
-            **{
-                **_given(
-                    steps=steps,
-                    jump_length=jump_length,
-                    resamplings=resamplings,
-                    jump_n_sample=jump_n_sample,
-                ),
-                **_parse_options(option or []),  # -o wins over the named flags
-            },
+            **options,
         )
         rows = sum(samples for job in jobs if job.hole.any())
         if dry_run:
-            _dry_run(inpainter, rows, batch_size)
+            _dry_run(inpainter, rows, batch_size, budget)
             return
         if save_trajectory and not getattr(inpainter, "uses_model", False):
             raise InpaintkitError(f"--save-trajectory needs a diffusion method, not {method}")
@@ -133,6 +143,7 @@ def inpaint(
             **inpainter.config(),
             "samples": samples,
             "seed": seed,
+            "budget": budget,
             "resize": resize,
             "mask": [str(m) for m in mask or []],
             "mask_kind": mask_kind,
@@ -146,6 +157,33 @@ def inpaint(
     except InpaintkitError as err:
         _fail(err)
     typer.echo(f"inpainted {len(jobs)} image(s) x {samples} in {seconds:.1f} s -> {out}/")
+
+
+def _apply_budget(
+    method: str, model: str | None, device: str, options: dict, budget: int
+) -> tuple[object, dict]:
+    """(model, options with ``steps`` chosen by ``for_budget``). The other options (the named
+    flags and -o, e.g. jump_length) are applied first, so the search keeps them; the model is
+    loaded here because respacing cannot exceed its training timesteps."""
+    from dataclasses import fields
+
+    from .methods import get_method
+    from .models import load_model
+
+    cls = get_method(method)
+    if not getattr(cls, "uses_model", False):
+        raise InpaintkitError(
+            f"--budget counts network evaluations; {method} uses no network (drop --budget)"
+        )
+    if "steps" in options:
+        raise InpaintkitError("--budget chooses the steps itself; drop --steps (or -o steps=)")
+    unknown = sorted(set(options) - {f.name for f in fields(cls.Options)})
+    if unknown:  # the same message as build_method's, before anything is loaded
+        valid = sorted(f.name for f in fields(cls.Options))
+        raise InpaintkitError(f"unknown option(s) {unknown} for {method}; valid: {valid}")
+    loaded = load_model(model or "default", device=device)
+    chosen = cls.Options(**options).for_budget(budget, max_steps=len(loaded.betas))
+    return loaded, {**options, "steps": chosen.steps}
 
 
 def _given(**options: object) -> dict:
@@ -201,7 +239,7 @@ def _jobs(images, masks, mask_kind, mask_seed, mask_white, threshold):
     return jobs
 
 
-def _dry_run(inpainter, rows: int, batch_size: int) -> None:
+def _dry_run(inpainter, rows: int, batch_size: int, budget: int | None = None) -> None:
     """Print what sampling would cost, timing one network evaluation on this machine."""
     import torch
 
@@ -227,6 +265,11 @@ def _dry_run(inpainter, rows: int, batch_size: int) -> None:
                 break
     per_eval = sorted(timings)[len(timings) // 2]
     total = per_eval * summary["network_evaluations"] * batches
+    if budget is not None:
+        typer.echo(
+            f"budget: {budget} network evaluations per batch -> steps={summary['steps']} "
+            f"({summary['network_evaluations']} network evaluations)"
+        )
     typer.echo(
         f"model: {model.source} ({model.num_parameters() / 1e6:.1f}M parameters, {size}x{size})\n"
         f"schedule: {knobs}: {summary['network_evaluations']} network "

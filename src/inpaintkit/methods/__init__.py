@@ -7,11 +7,24 @@ from .ablations import RePaintSDEdit
 from .base import ArrayInpainter, Inpainter, Job, run_inpainter
 from .classical import Biharmonic, NavierStokes, PatchMatch, Telea
 from .criminisi import Exemplar
+from .fast import DDNM, RePaintFast
 from .pde import PDEDiffusion
 from .repaint import RePaint, RePaintOptions
 
-# RePaint and its Table 4 ablation, then the survey's classical baselines (sections 2.1-2.2)
-_ALL = (RePaint, RePaintSDEdit, Telea, NavierStokes, Biharmonic, PatchMatch, PDEDiffusion, Exemplar)
+# RePaint and its Table 4 ablation, the fast samplers (about 230 NFE), then the survey's
+# classical baselines (sections 2.1-2.2)
+_ALL = (
+    RePaint,
+    RePaintSDEdit,
+    RePaintFast,
+    DDNM,
+    Telea,
+    NavierStokes,
+    Biharmonic,
+    PatchMatch,
+    PDEDiffusion,
+    Exemplar,
+)
 METHODS: dict[str, type] = {cls.name: cls for cls in _ALL}
 
 

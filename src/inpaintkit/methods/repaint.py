@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from typing import ClassVar
 
 import torch
 
@@ -23,8 +24,12 @@ class WalkOptions:
     "leading" (diffusers). variance: None = the model's (learned range when it has one, else fixed
     small). eta: None = DDPM steps; a number = DDIM steps with that eta. clip_denoised: clip
     x0_hat to [-1, 1]. share_noise: diffusers' reuse of one noise tensor for the known and
-    unknown parts.
+    unknown parts ("replace" conditioning only).
+    condition (a class attribute, not an option): the sampler's conditioning rule, "replace"
+    (RePaint eq. 8) or "null-space" (DDNM); see diffusion.repaint.sample_repaint.
     """
+
+    condition: ClassVar[str] = "replace"
 
     steps: int = 250
     spacing: str = "even"
@@ -33,8 +38,50 @@ class WalkOptions:
     clip_denoised: bool = True
     share_noise: bool = False
 
+    def __post_init__(self) -> None:
+        if self.share_noise and self.condition != "replace":
+            raise InpaintkitError(
+                f"share_noise applies to replace conditioning only, not {self.condition}"
+            )
+
     def times(self) -> list[int]:
         raise NotImplementedError
+
+    def min_steps(self) -> int:
+        """The fewest steps for which the walk is the one these options describe."""
+        return 1
+
+    def for_budget(self, budget: int, max_steps: int | None = None) -> WalkOptions:
+        """These options with ``steps`` chosen so that one batch costs as many network
+        evaluations as possible but at most ``budget``; every other knob is kept.
+
+        The network evaluations of a walk grow strictly with ``steps`` (each level adds at least
+        one reverse step), so a binary search over steps in [min_steps(), min(budget,
+        max_steps)] finds the largest that fits, counted with count_steps(times()).
+        max_steps: the model's training timesteps (respacing cannot exceed them); None = no cap.
+        Raises InpaintkitError when even min_steps() costs more than ``budget``.
+        """
+        low = self.min_steps()
+        high = budget if max_steps is None else min(budget, max_steps)
+
+        def cost(steps: int) -> int:
+            return count_steps(replace(self, steps=steps).times())[0]
+
+        if high < low or cost(low) > budget:
+            cheapest = f"steps={low} costs {cost(low)} network evaluations"
+            if max_steps is not None and max_steps < low:
+                cheapest = f"the model has only {max_steps} timesteps, fewer than {low}"
+            raise InpaintkitError(
+                f"a budget of {budget} network evaluations is below the cheapest walk with "
+                f"these options ({cheapest}); raise the budget or lower jump_length/resamplings"
+            )
+        while low < high:  # invariant: cost(low) <= budget
+            mid = (low + high + 1) // 2
+            if cost(mid) <= budget:
+                low = mid
+            else:
+                high = mid - 1
+        return replace(self, steps=low)
 
     def summary(self) -> dict[str, int]:
         """{"steps", "network_evaluations", "undo_steps"} for one batch."""
@@ -56,6 +103,11 @@ class RePaintOptions(WalkOptions):
 
     def times(self) -> list[int]:
         return repaint_times(self.steps, self.jump_length, self.resamplings, self.jump_n_sample)
+
+    def min_steps(self) -> int:
+        """jump_length + 1 when resampling (r > 1): with fewer steps the walk has no jump
+        point and r would silently not apply; else 1."""
+        return self.jump_length + 1 if self.resamplings > 1 else 1
 
 
 class RePaint:
@@ -100,7 +152,12 @@ class RePaint:
 
     def config(self) -> dict:
         """The resolved configuration, saved next to outputs."""
-        return {"method": self.name, "model": self.model.source, **asdict(self.options)}
+        return {
+            "method": self.name,
+            "model": self.model.source,
+            "condition": self.options.condition,
+            **asdict(self.options),
+        }
 
     def __call__(
         self,
@@ -126,6 +183,7 @@ class RePaint:
             times=o.times(),
             variance=o.variance,
             eta=o.eta,
+            condition=o.condition,
             clip_denoised=o.clip_denoised,
             class_labels=labels,
             share_noise=o.share_noise,
