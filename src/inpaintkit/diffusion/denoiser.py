@@ -23,6 +23,9 @@ class Denoiser:
     learned_variance: the output has 2C channels, the last C in [-1, 1] (Improved DDPM).
     alphas_cumprod: float64 [T] of the TRAINING process, indexed by training timestep; needed
         to turn v or x_0 predictions into eps.
+    runtime: how ``net`` runs the network (precision, memory format, compilation; an
+        ``inpaintkit.models.runtime.Runtime`` when made by ``DiffusionModel.denoiser``), kept
+        for reports only; None = not stated. ``net`` must return float32 whatever it is.
     """
 
     def __init__(
@@ -32,12 +35,14 @@ class Denoiser:
         prediction: str = "epsilon",
         learned_variance: bool = False,
         alphas_cumprod: np.ndarray | None = None,
+        runtime: object = None,
     ) -> None:
         if prediction != "epsilon" and alphas_cumprod is None:
             raise InpaintkitError(f"a {prediction!r} model needs the training alphas_cumprod")
         self.net = net
         self.prediction = prediction
         self.learned_variance = learned_variance
+        self.runtime = runtime
         self._abar = None if alphas_cumprod is None else torch.from_numpy(alphas_cumprod)
         self.evaluations = 0  # network evaluations so far (one per batched call)
 

@@ -13,6 +13,7 @@ from ..diffusion.repaint import sample_repaint
 from ..diffusion.schedules import count_steps, repaint_times
 from ..errors import InpaintkitError
 from ..models import DiffusionModel, load_model
+from ..models.runtime import Runtime, check_knobs
 from .base import Callback
 
 
@@ -25,6 +26,12 @@ class WalkOptions:
     small). eta: None = DDPM steps; a number = DDIM steps with that eta. clip_denoised: clip
     x0_hat to [-1, 1]. share_noise: diffusers' reuse of one noise tensor for the known and
     unknown parts ("replace" conditioning only).
+    Runtime knobs (how the network is run; :mod:`inpaintkit.models.runtime` resolves them for
+    the model's device, and the method's ``config()`` shows the resolved values):
+    precision: "auto" (default; fp32 on CPUs, see ``runtime.AUTO`` for why), "fp32", "bf16"
+    or "fp16" (torch.autocast around the network; the sampler stays float32). channels_last:
+    True/False, None = auto (off on CPUs); converts the model's weights in place.
+    compile: torch.compile the network (first call about a minute on a CPU).
     condition (a class attribute, not an option): the sampler's conditioning rule, "replace"
     (RePaint eq. 8) or "null-space" (DDNM); see diffusion.repaint.sample_repaint.
     """
@@ -37,8 +44,12 @@ class WalkOptions:
     eta: float | None = None
     clip_denoised: bool = True
     share_noise: bool = False
+    precision: str = "auto"
+    channels_last: bool | None = None
+    compile: bool = False
 
     def __post_init__(self) -> None:
+        check_knobs(self.precision, self.channels_last, self.compile)
         if self.share_noise and self.condition != "replace":
             raise InpaintkitError(
                 f"share_noise applies to replace conditioning only, not {self.condition}"
@@ -145,18 +156,27 @@ class RePaint:
         self.diffusion = GaussianDiffusion.respaced(
             self.model.betas, self.options.steps, self.options.spacing
         )
+        _ = self.runtime  # resolved now: a bad value (fp16 on a CPU) fails here, not mid-run
+
+    @property
+    def runtime(self) -> Runtime:
+        """The runtime knobs resolved for the model's current device (no "auto" left)."""
+        o = self.options
+        return self.model.runtime(o.precision, o.channels_last, o.compile)
 
     @property
     def image_size(self) -> int:
         return self.model.image_size
 
     def config(self) -> dict:
-        """The resolved configuration, saved next to outputs."""
+        """The resolved configuration, saved next to outputs; precision, channels_last and
+        compile are the values resolved for the model's device (no "auto")."""
         return {
             "method": self.name,
             "model": self.model.source,
             "condition": self.options.condition,
             **asdict(self.options),
+            **self.runtime.as_dict(),
         }
 
     def __call__(
@@ -174,8 +194,9 @@ class RePaint:
         if self.model.num_classes:
             labels = torch.full((known.shape[0],), int(self.class_label), device=device)
         o = self.options
+        r = self.runtime
         return sample_repaint(
-            self.model.denoiser(),
+            self.model.denoiser(r.precision, r.channels_last, r.compile),
             x,
             self.diffusion,
             keep=keep,

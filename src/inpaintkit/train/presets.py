@@ -163,7 +163,7 @@ PRESETS: dict[str, Preset] = {
             learned_variance=True,
             beta_schedule="cosine",
             notes=(
-                "6.8M parameters, learned variance (RePaint's Sigma_theta, trained with Improved "
+                "7.28M parameters, learned variance (RePaint's Sigma_theta, trained with Improved "
                 "DDPM's hybrid loss) and the cosine schedule; a 32x32 prior for CPU training"
             ),
         ),
