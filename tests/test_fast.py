@@ -181,7 +181,7 @@ def test_defaults_cost_at_most_241() -> None:
         assert summary == {"steps": 50, "network_evaluations": 230, "undo_steps": 180}
         assert summary["network_evaluations"] <= 241  # a tenth of the paper's 2410
     assert DDNMOptions.condition == "null-space" and DDNMOptions().eta == 0.85
-    assert RePaintFastOptions.condition == "replace" and RePaintFastOptions().eta == 0.0
+    assert RePaintFastOptions.condition == "replace" and RePaintFastOptions().eta == 1.0
     assert RePaintOptions().summary()["network_evaluations"] == 2410
 
 
