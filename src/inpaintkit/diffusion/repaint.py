@@ -103,7 +103,8 @@ def sample_repaint(
     project = condition == "null-space" and keep is not None
     nfe_total, _ = count_steps(times)
     pairs = list(zip(times[:-1], times[1:]))
-    bar = tqdm(pairs, desc="RePaint", unit="step", disable=not progress, dynamic_ncols=True)
+    desc = "DDNM" if condition == "null-space" else "RePaint"
+    bar = tqdm(pairs, desc=desc, unit="step", disable=not progress, dynamic_ncols=True)
     nfe = 0
     for step, (t_last, t_cur) in enumerate(bar):
         if t_cur > t_last:  # undo step t_last -> t_cur = t_last + 1 (section 4.2)
