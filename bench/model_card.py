@@ -51,7 +51,8 @@ def main() -> None:
     summary = {"training": training_time(rows, config.batch_size)}
     last = [r["loss"] for r in rows[-10:]]
     summary["final_loss_last_10_windows"] = float(np.mean(last))
-    plot_loss(rows, f"{args.prefix}-loss.png", title=f"{config.preset}: training loss")
+    preset = getattr(config.preset, "name", config.preset)
+    plot_loss(rows, f"{args.prefix}-loss.png", title=f"{preset}: training loss")
 
     model = load_model(args.model)
     summary["parameters"] = model.num_parameters()
