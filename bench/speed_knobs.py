@@ -29,13 +29,14 @@ from datetime import datetime, timezone
 
 import numpy as np
 import torch
+from speed_repaint import _load
 
 from inpaintkit.api import build_method
 from inpaintkit.bench.data import load_bench_images
 from inpaintkit.bench.execute import inpaint_batch
 from inpaintkit.bench.plan import bench_hole, item_seed
 from inpaintkit.metrics import image_metrics, mean_ci
-from inpaintkit.models import DiffusionModel, load_model
+from inpaintkit.models import DiffusionModel
 
 KNOBS = ("precision", "channels_last", "compile")
 VARIANTS: dict[str, tuple[str, bool, bool]] = {
@@ -240,19 +241,6 @@ def _summary(result: dict) -> str:
         px = q["max_abs_pixel_diff"] if q else "-"
         lines.append(f"| {n} | {s['ms_per_image']} | {s['speedup_vs_fp32']} | {cell} | {px} |")
     return "\n".join(lines)
-
-
-def _load(spec: str) -> DiffusionModel:
-    """A load_model spec, or "preset:NAME": a training preset's network with seeded random
-    weights (as bench/speed_repaint.py; speed does not depend on the weights, quality does)."""
-    if not spec.startswith("preset:"):
-        return load_model(spec)
-    from inpaintkit.train.presets import get_preset
-
-    preset = get_preset(spec.removeprefix("preset:"))
-    torch.manual_seed(0)
-    unet = preset.build_unet().eval().requires_grad_(False)
-    return DiffusionModel(unet, preset.diffusion_config(), source=spec)
 
 
 def _compile_threads(threads: int) -> None:
