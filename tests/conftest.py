@@ -30,6 +30,17 @@ def make_tiny_unet(
     return unet.eval().requires_grad_(False)
 
 
+def make_problem(batch: int = 2, size: int = 16, seed: int = 0):
+    """(known [B,3,H,W] in [-1,1], keep [B,1,H,W]): a box hole in image 0, the right half in
+    image 1 (batch <= 2)."""
+    g = torch.Generator().manual_seed(seed)
+    known = torch.rand(batch, 3, size, size, generator=g) * 2 - 1
+    keep = torch.ones(2, 1, size, size)
+    keep[0, :, 4:12, 4:12] = 0
+    keep[1, :, :, size // 2 :] = 0
+    return known, keep[:batch]
+
+
 @pytest.fixture
 def tiny_unet() -> UNet2DModel:
     return make_tiny_unet()

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import make_problem
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -29,15 +30,6 @@ from inpaintkit.models.store import save_model
 
 runner = CliRunner()
 CONDITIONS = ("replace", "null-space")
-
-
-def _problem(batch: int = 2, size: int = 16, seed: int = 0):
-    g = torch.Generator().manual_seed(seed)
-    known = torch.rand(batch, 3, size, size, generator=g) * 2 - 1
-    keep = torch.ones(batch, 1, size, size)
-    keep[0, :, 4:12, 4:12] = 0  # a box hole in image 0
-    keep[1, :, :, size // 2 :] = 0  # the right half in image 1
-    return known, keep[:batch]
 
 
 def _gens(*seeds: int) -> list[torch.Generator]:
@@ -61,7 +53,7 @@ def _sample(model: DiffusionModel, known, keep, generator, steps: int = 10, **kw
 @pytest.mark.parametrize("eta", [None, 0.5])
 @pytest.mark.parametrize("condition", CONDITIONS)
 def test_sampler_known_exact_and_seeded(tiny_model, condition: str, eta) -> None:
-    known, keep = _problem()
+    known, keep = make_problem()
 
     def run(seeds: tuple[int, int]) -> torch.Tensor:
         return _sample(tiny_model, known, keep, _gens(*seeds), condition=condition, eta=eta)
@@ -77,7 +69,7 @@ def test_sampler_known_exact_and_seeded(tiny_model, condition: str, eta) -> None
 @pytest.mark.parametrize("condition", CONDITIONS)
 def test_sampler_rows_alone_equal_the_batch(tiny_model, condition: str) -> None:
     """One generator per row: a batch of two masks gives what each row gives alone."""
-    known, keep = _problem()
+    known, keep = make_problem()
     diffusion = GaussianDiffusion.respaced(tiny_model.betas, 10)
     x = torch.randn(known.shape, generator=torch.Generator().manual_seed(1))
 
@@ -98,7 +90,7 @@ def test_sampler_rows_alone_equal_the_batch(tiny_model, condition: str) -> None:
 def test_null_space_all_known_tracks_the_input(tiny_model, eta) -> None:
     """keep = 1: every projected x0 is the input, and the last reverse step lands on it before
     the final paste (posterior at t=0 and DDIM with abar_{-1} = 1 both return x0)."""
-    known, keep = _problem()
+    known, keep = make_problem()
     keep = torch.ones_like(keep)
     seen: list[dict] = []
     out = _sample(
@@ -114,7 +106,7 @@ def test_null_space_all_known_tracks_the_input(tiny_model, eta) -> None:
 
 @pytest.mark.parametrize("eta", [None, 0.5])
 def test_null_space_nothing_known_is_plain_sampling(tiny_model, eta) -> None:
-    known, keep = _problem()
+    known, keep = make_problem()
     keep = torch.zeros_like(keep)
     plain = _sample(tiny_model, None, None, torch.Generator().manual_seed(2), eta=eta)
     null = _sample(
@@ -131,7 +123,7 @@ def test_null_space_first_step_by_hand(tiny_model, eta) -> None:
     """x_9 -> x_8 of a 10-step process, built from GaussianDiffusion's formulas by hand: the
     projected x0, then the posterior mean plus fixed-small noise (eta None), or DDIM's
     deterministic step with eps re-derived from the projected x0 (eta 0)."""
-    known, keep = _problem()
+    known, keep = make_problem()
     diffusion = GaussianDiffusion.respaced(tiny_model.betas, 10)
     x = torch.randn(known.shape, generator=torch.Generator().manual_seed(1))
     seen: list[dict] = []
@@ -162,7 +154,7 @@ def test_null_space_first_step_by_hand(tiny_model, eta) -> None:
 
 
 def test_condition_is_checked(tiny_model) -> None:
-    known, keep = _problem()
+    known, keep = make_problem()
     with pytest.raises(InpaintkitError, match="unknown condition 'ddnm'.*null-space"):
         _sample(tiny_model, known, keep, None, condition="ddnm")
     with pytest.raises(InpaintkitError, match="share_noise applies to condition='replace'"):
@@ -191,7 +183,7 @@ SMALL = {"steps": 10, "jump_length": 2, "resamplings": 2}
 @pytest.mark.parametrize("cls", [DDNM, RePaintFast])
 def test_method_known_exact_seeded_and_batch_free(tiny_model, cls) -> None:
     method = cls(cls.Options(**SMALL), model=tiny_model, progress=False)
-    known, keep = _problem()
+    known, keep = make_problem()
     out = method(known, keep, generators=_gens(2, 3))
     kept = keep.expand_as(out) == 1
     assert torch.equal(out[kept], known[kept])
@@ -207,7 +199,7 @@ def test_method_known_exact_seeded_and_batch_free(tiny_model, cls) -> None:
 def test_method_runs_the_sampler_with_its_condition(tiny_model, cls, condition) -> None:
     options = cls.Options(**SMALL)
     method = cls(options, model=tiny_model, progress=False)
-    known, keep = _problem()
+    known, keep = make_problem()
     out = method(known, keep, generators=_gens(2, 3))
     gens = _gens(2, 3)
     x = torch.cat([torch.randn((1, 3, 16, 16), generator=g) for g in gens])

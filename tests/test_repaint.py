@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import make_tiny_unet
+from conftest import make_problem, make_tiny_unet
 from diffusers import RePaintPipeline, RePaintScheduler
 
 from inpaintkit.diffusion.denoiser import Denoiser
@@ -51,21 +51,12 @@ def test_timesteps_match_diffusers(steps: int, j: int, r: int) -> None:
     np.testing.assert_array_equal(ours, scheduler.timesteps.numpy())
 
 
-def _problem(batch: int = 2, size: int = 16, seed: int = 0):
-    g = torch.Generator().manual_seed(seed)
-    known = torch.rand(batch, 3, size, size, generator=g) * 2 - 1
-    keep = torch.ones(batch, 1, size, size)
-    keep[0, :, 4:12, 4:12] = 0  # a box hole in image 0
-    keep[1, :, :, size // 2 :] = 0  # the right half in image 1
-    return known, keep
-
-
 def _denoiser(unet, learned: bool = False) -> Denoiser:
     return Denoiser(lambda x, t, y: unet(x, t, class_labels=y).sample, learned_variance=learned)
 
 
 def test_known_pixels_exact_and_batch_of_masks(tiny_model) -> None:
-    known, keep = _problem()
+    known, keep = make_problem()
     diffusion = GaussianDiffusion.respaced(tiny_model.betas, 20)
     x = torch.randn(known.shape, generator=torch.Generator().manual_seed(1))
     denoiser = tiny_model.denoiser()
@@ -87,7 +78,7 @@ def test_known_pixels_exact_and_batch_of_masks(tiny_model) -> None:
 
 
 def test_same_seed_same_bytes(tiny_model) -> None:
-    known, keep = _problem()
+    known, keep = make_problem()
     diffusion = GaussianDiffusion.respaced(tiny_model.betas, 10)
 
     def run(seed: int) -> torch.Tensor:
@@ -109,7 +100,7 @@ def test_same_seed_same_bytes(tiny_model) -> None:
 
 
 def test_callback_sees_every_reverse_step(tiny_model) -> None:
-    known, keep = _problem()
+    known, keep = make_problem()
     diffusion = GaussianDiffusion.respaced(tiny_model.betas, 10)
     seen: list[dict] = []
     sample_repaint(
@@ -131,7 +122,7 @@ def test_callback_sees_every_reverse_step(tiny_model) -> None:
 
 def test_class_labels_reach_the_network() -> None:
     unet = make_tiny_unet(num_class_embeds=4)
-    known, keep = _problem()
+    known, keep = make_problem()
     diffusion = GaussianDiffusion.respaced(linear_betas(100), 5)
 
     def run(labels: list[int]) -> torch.Tensor:
@@ -151,7 +142,7 @@ def test_class_labels_reach_the_network() -> None:
 
 
 def test_bad_condition_is_refused(tiny_model) -> None:
-    known, keep = _problem()
+    known, keep = make_problem()
     diffusion = GaussianDiffusion.respaced(tiny_model.betas, 5)
     with pytest.raises(InpaintkitError, match="keep must have shape"):
         sample_repaint(tiny_model.denoiser(), known, diffusion, keep=keep[:1], known=known)
@@ -185,7 +176,7 @@ def test_matches_diffusers_without_jumps(tiny_unet) -> None:
     its direction term, so clipping would differ); share_noise reproduces diffusers' reuse of one
     noise tensor for the known and unknown parts; one stride (T = N) so that diffusers' undo draws
     one noise tensor per step. Same seed -> the same noise stream in both."""
-    known, keep = _problem()
+    known, keep = make_problem()
     betas = linear_betas(40)
     theirs, _ = _diffusers_repaint(tiny_unet, known, keep, betas, j=5, r=1, seed=7)
     g = torch.Generator().manual_seed(7)
@@ -212,7 +203,7 @@ def test_matches_diffusers_with_jumps_on_its_walk(tiny_unet) -> None:
     and none after it. Fed diffusers' walk of image levels ([L0] + [t - 1 for t in L]), our
     sampler reproduces it, undo steps included; with our own walk the counts agree but the
     levels differ, as expected."""
-    known, keep = _problem()
+    known, keep = make_problem()
     betas = linear_betas(40)
     theirs, timesteps = _diffusers_repaint(tiny_unet, known, keep, betas, j=5, r=3, seed=11)
     walk = [timesteps[0]] + [t - 1 for t in timesteps]
@@ -237,7 +228,7 @@ def test_matches_diffusers_with_jumps_on_its_walk(tiny_unet) -> None:
 
 
 def test_ddim_eta_inside_repaint(tiny_model) -> None:
-    known, keep = _problem()
+    known, keep = make_problem()
     diffusion = GaussianDiffusion.respaced(tiny_model.betas, 10)
     x = torch.randn(known.shape, generator=torch.Generator().manual_seed(0))
 
