@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from inpaintkit.bench import (
     BenchConfig,
@@ -261,6 +262,41 @@ def test_config_mismatch_is_an_error(tmp_path, tiny_model_file):
     path = save_model(changed, tmp_path / "other.safetensors")
     with pytest.raises(InpaintkitError, match="model: folder has"):
         run_bench(config(other, "repaint:steps=2", model=str(path)), report=False)
+
+
+def test_runtime_pins_fp32_unless_auto_and_is_a_fixed_setting(
+    tmp_path, tiny_model_file, monkeypatch
+):
+    from inpaintkit.models import runtime as rt
+
+    monkeypatch.setattr(rt, "_cpu_bf16", lambda: True)  # auto = bf16 + channels_last
+    kw = dict(model=str(tiny_model_file), masks="half", n=2)
+
+    def images(out: Path, label: str) -> list[np.ndarray]:
+        folder = out / "images" / "half" / label.replace(":", "_").replace(",", "_")
+        return [np.asarray(Image.open(p)) for p in sorted(folder.glob("*.png"))]
+
+    run_bench(config(tmp_path / "fp32", "repaint:steps=3", **kw), report=False)
+    fp32 = images(tmp_path / "fp32", "repaint:steps=3")
+    run_bench(config(tmp_path / "auto", "repaint:steps=3", runtime="auto", **kw), report=False)
+    auto = images(tmp_path / "auto", "repaint:steps=3")
+    pinned = "repaint:steps=3,precision=fp32,channels_last=false"
+    run_bench(config(tmp_path / "auto", pinned, runtime="auto", **kw), report=False)
+    lowp = "repaint:steps=3,precision=bf16,channels_last=true"
+    run_bench(config(tmp_path / "fp32", lowp, **kw), report=False)  # the spec wins
+    assert len(fp32) == 2 and any((a != b).any() for a, b in zip(fp32, auto))
+    assert all((a == b).all() for a, b in zip(fp32, images(tmp_path / "auto", pinned)))
+    assert all((a == b).all() for a, b in zip(auto, images(tmp_path / "fp32", lowp)))
+
+    assert RunDir(tmp_path / "fp32").read_config()["runtime"] == "fp32"
+    with pytest.raises(InpaintkitError, match="runtime: folder has 'fp32', this run 'auto'"):
+        run_bench(config(tmp_path / "fp32", "repaint:steps=3", runtime="auto", **kw))
+    path = tmp_path / "fp32" / "bench.json"  # a folder from before the setting: it ran fp32
+    path.write_text(json.dumps({k: v for k, v in json.loads(path.read_text()).items()
+                                if k != "runtime"}))  # fmt: skip
+    assert run_bench(config(tmp_path / "fp32", "repaint:steps=3", **kw), report=False).computed == 0
+    with pytest.raises(InpaintkitError, match="unknown runtime 'bf16'; choose one of"):
+        run_bench(config(tmp_path / "x", "repaint:steps=3", runtime="bf16", **kw))
 
 
 def _parallel_methods() -> str:

@@ -204,11 +204,13 @@ def test_method_runs_the_sampler_with_its_condition(tiny_model, cls, condition) 
     gens = _gens(2, 3)
     x = torch.cat([torch.randn((1, 3, 16, 16), generator=g) for g in gens])
 
+    runtime = method.runtime  # auto: bf16 + channels_last on a CPU with native bf16
+
     def direct(rule: str) -> torch.Tensor:
         return sample_repaint(
-            tiny_model.denoiser(), x, method.diffusion, keep=keep, known=known,
-            times=options.times(), eta=options.eta, condition=rule, generator=gens,
-            progress=False,
+            tiny_model.denoiser(runtime.precision, runtime.channels_last), x, method.diffusion,
+            keep=keep, known=known, times=options.times(), eta=options.eta, condition=rule,
+            generator=gens, progress=False,
         )  # fmt: skip
 
     state = [g.get_state() for g in gens]

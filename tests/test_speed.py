@@ -61,13 +61,34 @@ def test_channels_last_matches_contiguous_and_false_restores_bits(
     assert torch.equal(nhwc(x, t)[0], eps_cl) and torch.equal(plain(x, t)[0], eps)  # interleaved
 
 
-def test_auto_resolves_to_fp32_on_cpu(tiny_model: DiffusionModel) -> None:
-    assert resolve_runtime("cpu") == Runtime("cpu", "fp32", False, False)
-    assert rt.AUTO["cpu"].precision == "fp32" and not rt.AUTO["cpu"].channels_last
-    assert resolve_runtime("cpu", "auto", None, True) == Runtime("cpu", "fp32", False, True)
+def test_cpu_auto_is_bf16_channels_last_where_bf16_is_native(
+    tiny_model: DiffusionModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rt, "_cpu_bf16", lambda: True)
+    assert resolve_runtime("cpu") == Runtime("cpu", "bf16", True, False)
+    assert resolve_runtime("cpu", "fp32") == Runtime("cpu", "fp32", True, False)  # per knob
     x, t = _inputs()
+    assert torch.equal(
+        tiny_model.denoiser("auto", None)(x, t)[0], tiny_model.denoiser("bf16", True)(x, t)[0]
+    )
+    monkeypatch.setattr(rt, "_cpu_bf16", lambda: False)  # bf16 would be emulated: slower
+    assert resolve_runtime("cpu", "auto", None, True) == Runtime("cpu", "fp32", False, True)
     assert torch.equal(tiny_model.denoiser("auto", None)(x, t)[0], tiny_model.denoiser()(x, t)[0])
     assert resolve_runtime("meta") == Runtime("meta")  # no table entry: run as stored
+
+
+@pytest.mark.parametrize(
+    ("cpuinfo", "native"),
+    [
+        ("processor\t: 0\nflags\t\t: fpu avx2 avx512f avx512_bf16 avx512_vnni\n", True),
+        ("flags\t\t: fpu avx512f amx_bf16 amx_tile\nflags\t\t: fpu avx512f amx_bf16\n", True),
+        ("flags\t\t: fpu avx2 avx512f avx512bw\nbugs\t\t: avx512_bf16\n", False),  # not a flag
+        ("Features\t: fp asimd bf16\n", False),  # ARM lists no flags line: not measured
+        ("", False),
+    ],
+)
+def test_native_bf16_is_read_from_the_cpu_flags(cpuinfo: str, native: bool) -> None:
+    assert rt.bf16_in_cpuinfo(cpuinfo) is native
 
 
 def test_cuda_auto_follows_the_table_and_bf16_support(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -108,7 +129,10 @@ def test_fp16_on_cpu_is_refused(tiny_model: DiffusionModel) -> None:
 
 
 @pytest.mark.parametrize("name", DIFFUSION_METHODS)
-def test_config_shows_resolved_knobs(name: str, tiny_model: DiffusionModel) -> None:
+def test_config_shows_resolved_knobs(
+    name: str, tiny_model: DiffusionModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rt, "_cpu_bf16", lambda: False)
     cls = get_method(name)
     method = cls(cls.Options(steps=6), model=tiny_model, progress=False)
     config = method.config()
@@ -119,11 +143,16 @@ def test_config_shows_resolved_knobs(name: str, tiny_model: DiffusionModel) -> N
     )
     chosen = cls(cls.Options(steps=6, precision="bf16", channels_last=True), model=tiny_model)
     assert chosen.config()["precision"] == "bf16" and chosen.config()["channels_last"] is True
+    monkeypatch.setattr(rt, "_cpu_bf16", lambda: True)
+    assert (method.config()["precision"], method.config()["channels_last"]) == ("bf16", True)
 
 
-def test_fp32_results_bit_identical_to_plain_denoiser(tiny_model: DiffusionModel) -> None:
+def test_fp32_results_bit_identical_to_plain_denoiser(
+    tiny_model: DiffusionModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """precision fp32 + channels_last False is the sampler as before (model.denoiser() with no
     arguments), also on a model that another method converted to channels_last."""
+    monkeypatch.setattr(rt, "_cpu_bf16", lambda: False)  # a CPU where auto = fp32
     walk = {"steps": 10, "jump_length": 2, "resamplings": 2}
     known = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(3)) * 2 - 1
     keep = torch.ones(2, 1, 16, 16)
@@ -142,7 +171,7 @@ def test_fp32_results_bit_identical_to_plain_denoiser(tiny_model: DiffusionModel
         eta=options.eta, generator=gens, progress=False,
     )  # fmt: skip
     fp32 = run(precision="fp32", channels_last=False)
-    assert torch.equal(fp32, reference) and torch.equal(run(), fp32)  # auto = fp32 on CPU
+    assert torch.equal(fp32, reference) and torch.equal(run(), fp32)  # auto = fp32 here
     bf16 = run(precision="bf16")
     assert not torch.equal(bf16, fp32)
     run(channels_last=True)  # converts the shared model's weights
@@ -191,7 +220,10 @@ def test_knobs_pass_through_bench_specs() -> None:
         parse_method_spec("repaint:precision=int8")
 
 
-def test_knobs_pass_through_the_cli(tmp_path: Path, tiny_model: DiffusionModel) -> None:
+def test_knobs_pass_through_the_cli(
+    tmp_path: Path, tiny_model: DiffusionModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rt, "_cpu_bf16", lambda: True)  # auto = bf16 + channels_last
     rng = np.random.default_rng(0)
     Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(tmp_path / "a.png")
     hole = np.zeros((16, 16), np.uint8)
@@ -202,15 +234,16 @@ def test_knobs_pass_through_the_cli(tmp_path: Path, tiny_model: DiffusionModel) 
     base += ["--steps", "4", "--jump-length", "2", "--resamplings", "2", "--no-progress"]
     runner = CliRunner()
     out = tmp_path / "out"
-    result = runner.invoke(app, [str(a) for a in [*base, "-o", "precision=bf16", "--out", out]])
+    result = runner.invoke(app, [str(a) for a in [*base, "-o", "precision=fp32", "--out", out]])
     assert result.exit_code == 0, result.output
     config = json.loads((out / "inpaintkit.json").read_text())
     assert (config["precision"], config["channels_last"], config["compile"]) == (
-        "bf16",
-        False,
+        "fp32",
+        True,  # channels_last stays auto: each knob on its own
         False,
     )
     result = runner.invoke(app, [str(a) for a in [*base, "--out", tmp_path / "auto"]])
-    assert json.loads((tmp_path / "auto" / "inpaintkit.json").read_text())["precision"] == "fp32"
+    config = json.loads((tmp_path / "auto" / "inpaintkit.json").read_text())
+    assert (config["precision"], config["channels_last"]) == ("bf16", True)
     bad = runner.invoke(app, [str(a) for a in [*base, "-o", "precision=fp16", "--out", out]])
     assert bad.exit_code == 2 and "fp16 on a CPU" in bad.output

@@ -421,6 +421,14 @@ def bench(
     threads: Annotated[
         int, typer.Option(help="Torch threads per batch (fixed: reproducible).")
     ] = 1,
+    runtime: Annotated[
+        str,
+        typer.Option(
+            help="fp32: diffusion methods without precision/channels_last in their spec run in "
+            "fp32 (same bits on every machine); auto: the device's defaults (bf16 on CPUs with "
+            "native bf16)."
+        ),
+    ] = "fp32",
     report_only: Annotated[
         bool, typer.Option(help="Only rebuild the tables and figures of OUT.")
     ] = False,
@@ -451,6 +459,7 @@ def bench(
             device=device,
             steps_scale=steps_scale,
             threads=threads,
+            runtime=runtime,
         )
         run = run_bench(config, log=typer.echo)
     except InpaintkitError as err:

@@ -44,7 +44,10 @@ class BenchConfig:
     method call [8]. device: torch device for diffusion methods ["cpu"]. steps_scale: scales the
     ablation presets' T=250 [1.0]. threads: torch threads per chunk [1]; kept fixed so that
     results do not depend on --workers (float results of a network change with the thread
-    count in their last bits).
+    count in their last bits). runtime: "fp32" runs every diffusion method whose spec sets no
+    precision / channels_last in fp32 with contiguous tensors, the same bits on every machine;
+    "auto" leaves them to the device's defaults (:mod:`inpaintkit.models.runtime`, bf16 on a
+    CPU with native bf16) ["fp32"].
     """
 
     methods: str | list[str]
@@ -61,6 +64,11 @@ class BenchConfig:
     device: str = "cpu"
     steps_scale: float = 1.0
     threads: int = 1
+    runtime: str = "fp32"
+
+
+RUNTIMES = ("fp32", "auto")
+"""BenchConfig.runtime's choices."""
 
 
 @dataclass
@@ -117,11 +125,13 @@ def run_bench(
     _check_labels(specs)
     if config.batch_size < 1 or config.threads < 1:
         raise InpaintkitError("batch size and threads must be >= 1")
+    if config.runtime not in RUNTIMES:
+        raise InpaintkitError(f"unknown runtime {config.runtime!r}; choose one of {RUNTIMES}")
     identity, size = _resolve_model(config, specs)
     data = load_bench_images(config.data, size, config.n)
     rundir = RunDir(config.out)
     source = config.data if config.data in DATA_SPECS else str(Path(config.data).resolve())
-    fixed = {"data": source, "size": size, "seed": config.seed}
+    fixed = {"data": source, "size": size, "seed": config.seed, "runtime": config.runtime}
     rundir.check_config(fixed, identity, {s.label: s.series for s in specs})
     tag = None if identity is None else f"sha256:{identity['digest'][:16]}"  # the weights
     tags = {s.label: (tag if s.uses_model else None) for s in specs}
@@ -252,7 +262,7 @@ def _tasks(
         yield Task(
             label=spec.label,
             name=spec.name,
-            options=spec.options,
+            options=_with_runtime(spec, config.runtime),
             model=config.model if spec.uses_model else None,
             device=config.device,
             threads=config.threads,
@@ -262,6 +272,14 @@ def _tasks(
             images=data.images[idx],
             holes=np.stack([holes[chunk.mask, i] for i in idx]),
         )
+
+
+def _with_runtime(spec: MethodSpec, runtime: str) -> dict:
+    """The spec's options, with fp32 and contiguous tensors filled in when ``runtime`` is
+    "fp32" and the method runs a network (what the spec sets explicitly wins)."""
+    if runtime == "auto" or not spec.uses_model:
+        return spec.options
+    return {"precision": "fp32", "channels_last": False, **spec.options}
 
 
 def _log_plan(say: Log, specs, masks, data, size, planned, todo, config) -> None:
@@ -277,6 +295,12 @@ def _log_plan(say: Log, specs, masks, data, size, planned, todo, config) -> None
             if cost["network_evaluations"]
             else "no network"
         )
+        if spec.uses_model:
+            knobs = _with_runtime(spec, config.runtime)
+            extra += (
+                f"; network in {knobs.get('precision', 'auto')}, channels_last "
+                f"{str(knobs.get('channels_last', 'auto')).lower()} (--runtime {config.runtime})"
+            )
         say(f"  {spec.label}: {extra}")
 
 

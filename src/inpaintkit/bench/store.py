@@ -24,8 +24,11 @@ from ..errors import InpaintkitError
 
 CONFIG_FILE = "bench.json"
 RESULTS_FILE = "results.jsonl"
-FIXED_KEYS = ("data", "size", "seed")
+FIXED_KEYS = ("data", "size", "seed", "runtime")
 """Settings that must not change between runs into one folder (plus the model's identity)."""
+FIXED_DEFAULTS = {"runtime": "fp32"}
+"""What a folder written before a setting existed ran with (every run before the bench's
+``runtime`` setting was fp32: that was the CPU's auto precision, and no GPU ran one)."""
 
 
 def row_key(row: dict) -> tuple:
@@ -68,18 +71,20 @@ class RunDir:
     def check_config(self, fixed: dict, model: dict | None, series: dict[str, str]) -> dict:
         """Compare this run's fixed settings with the folder's; write the merged configuration.
 
-        fixed: {"data", "size", "seed"}. model: {"spec", "source", "digest"} when the run uses a
-        diffusion model, else None. series: label -> NFE-plot series, merged into the stored
-        ones. Raises InpaintkitError naming every setting that differs from the folder's. A
-        model is the same when its weights are (sha256 over its tensors), whatever its name or
-        path: the embedded model and an exported copy of it are interchangeable.
+        fixed: {"data", "size", "seed", "runtime"} (a folder without a key ran with
+        FIXED_DEFAULTS'). model: {"spec", "source", "digest"} when the run uses a diffusion
+        model, else None. series: label -> NFE-plot series, merged into the stored ones.
+        Raises InpaintkitError naming every setting that differs from the folder's. A model is
+        the same when its weights are (sha256 over its tensors), whatever its name or path: the
+        embedded model and an exported copy of it are interchangeable.
         """
         stored = self.read_config()
         if stored is not None:
             problems = [
-                f"{key}: folder has {stored.get(key)!r}, this run {fixed[key]!r}"
+                f"{key}: folder has {stored.get(key, FIXED_DEFAULTS.get(key))!r}, this run "
+                f"{fixed[key]!r}"
                 for key in FIXED_KEYS
-                if stored.get(key) != fixed[key]
+                if stored.get(key, FIXED_DEFAULTS.get(key)) != fixed[key]
             ]
             old = stored.get("model")
             if model is not None and old is not None and old["digest"] != model["digest"]:

@@ -28,9 +28,10 @@ class WalkOptions:
     unknown parts ("replace" conditioning only).
     Runtime knobs (how the network is run; :mod:`inpaintkit.models.runtime` resolves them for
     the model's device, and the method's ``config()`` shows the resolved values):
-    precision: "auto" (default; fp32 on CPUs, see ``runtime.AUTO`` for why), "fp32", "bf16"
-    or "fp16" (torch.autocast around the network; the sampler stays float32). channels_last:
-    True/False, None = auto (off on CPUs); converts the model's weights in place.
+    precision: "auto" (default; bf16 on CPUs with native bf16, else fp32; ``runtime.AUTO`` says
+    why), "fp32", "bf16" or "fp16" (torch.autocast around the network; the sampler stays
+    float32). channels_last: True/False, None = auto (on where auto precision is bf16);
+    converts the model's weights in place.
     compile: torch.compile the network (first call about a minute on a CPU).
     condition (a class attribute, not an option): the sampler's conditioning rule, "replace"
     (RePaint eq. 8) or "null-space" (DDNM); see diffusion.repaint.sample_repaint.

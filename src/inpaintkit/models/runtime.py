@@ -19,7 +19,10 @@ compile: ``torch.compile`` the network (inductor; needs a C++ compiler on a CPU)
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -42,23 +45,20 @@ class AutoChoice:
     evidence: str
 
 
-# The "auto" table: device type -> choice. Device types not listed get FALLBACK.
+# The "auto" table: device type -> choice. Device types not listed get FALLBACK; a CPU without
+# native bf16 arithmetic gets CPU_WITHOUT_BF16, a GPU without bf16 fp16 (see auto_choice).
 AUTO: dict[str, AutoChoice] = {
     "cpu": AutoChoice(
-        "fp32",
-        False,
-        "measured here (docs/benchmarks.md 'Runtime knobs', docs/speed/knobs-cpu.json; "
-        "2-core AVX-512-BF16 CPU without AMX, 1 thread, emoji32 network, batch 16): forward "
-        "24.4 ms per image in fp32, 16.0 with bf16 autocast (1.53x), 22.9 channels_last, "
-        "15.8 both. bf16 passed the quality check (repaint-fast, 16 held-out emoji x 2 "
-        "masks, paired hole PSNR bf16 - fp32: -0.001 dB, 95% CI [-0.021, +0.018]), but auto "
-        "stays fp32: bf16 alone makes an image's eps depend on its batch-mates (up to 0.03 "
-        "between batch 1 and 2-32; fp32 1e-6), which breaks the batch-independence the "
-        "methods promise, and any change of auto changes the bits of every default run "
-        "(documented bench tables, resumed bench folders, tests that compare a method with "
-        "an fp32 reference). channels_last+bf16 kept eps batch-independent in the same probe "
-        "and is the candidate for auto once those are settled. channels_last alone: 1.07x, "
-        "and slower than contiguous at batch 64 in an earlier measurement.",
+        "bf16",
+        True,
+        "measured here on a 2-core AVX-512-BF16 CPU without AMX, 1 thread (docs/benchmarks.md "
+        "'Runtime knobs'; docs/speed/knobs-cpu.json): the emoji32 network's forward takes 24.4 "
+        "ms per image in fp32 and 15.8 with channels_last + bf16 autocast (1.54x; bf16 alone "
+        "1.53x). Quality-neutral in two paired checks of hole PSNR, bf16 + channels_last minus "
+        "fp32: repaint-fast on an early checkpoint, 16 held-out emoji x 2 masks, +0.005 dB "
+        "[-0.014, +0.023]; ddnm with the shipped emoji32, see CPU_BF16_CHECK. channels_last "
+        "with bf16 also keeps an image's eps independent of its batch-mates (a probe over "
+        "batches of 1-32 found 0 difference; bf16 alone: up to 0.03), which the methods promise.",
     ),
     "cuda": AutoChoice(
         "bf16",
@@ -73,6 +73,12 @@ AUTO: dict[str, AutoChoice] = {
     ),
 }
 FALLBACK = AutoChoice("fp32", False, "no measurement for this device type: run as stored")
+CPU_WITHOUT_BF16 = AutoChoice(
+    "fp32",
+    False,
+    "this CPU lists neither avx512_bf16 nor amx_bf16, so torch would emulate bf16 (slower, not "
+    "faster: like fp16 here, 48x); run as stored",
+)
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,8 @@ def check_knobs(precision: object, channels_last: object, compile: object) -> No
 def auto_choice(device_type: str) -> AutoChoice:
     """The :data:`AUTO` entry for a device type ("cuda" adapted to the GPU's bf16 support)."""
     choice = AUTO.get(device_type, FALLBACK)
+    if device_type == "cpu" and choice.precision == "bf16" and not _cpu_bf16():
+        return CPU_WITHOUT_BF16
     if device_type == "cuda" and choice.precision == "bf16" and not _cuda_bf16():
         return AutoChoice("fp16", choice.channels_last, choice.evidence)
     return choice
@@ -158,6 +166,23 @@ def resolve_runtime(
                 "not support; use precision=fp32"
             )
     return Runtime(device_type, resolved, bool(channels_last), compile)
+
+
+def bf16_in_cpuinfo(cpuinfo: str) -> bool:
+    """Whether /proc/cpuinfo text lists a native bf16 flag (avx512_bf16 or amx_bf16) on a
+    ``flags`` line (x86 Linux)."""
+    lines = re.findall(r"^flags\s*:(.*)$", cpuinfo, re.MULTILINE)
+    return bool({"avx512_bf16", "amx_bf16"} & {f for line in lines for f in line.split()})
+
+
+@functools.cache
+def _cpu_bf16() -> bool:
+    """Whether this CPU does bf16 arithmetic natively; False where that cannot be read (torch
+    has no public query; other systems than x86 Linux are not measured, so they stay fp32)."""
+    try:
+        return bf16_in_cpuinfo(Path("/proc/cpuinfo").read_text())
+    except OSError:
+        return False
 
 
 def _cuda_bf16() -> bool:
