@@ -373,6 +373,17 @@ def test_table_cells_match_mean_ci_of_rows(tmp_path):
         assert (tmp_path / name).is_file(), name
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["cells"]["telea"]["half"]["n"] == 3
+    assert ". 3 images per cell (fewer where a method refused" in table
+    assert "Images per cell" not in table
+
+
+def test_cells_of_unequal_size_are_counted(tmp_path):
+    run_bench(config(tmp_path, "fake", n=3))
+    run_bench(config(tmp_path, "telea", n=2, masks="half"))  # a run still going, say
+    table = (tmp_path / "table.md").read_text()
+    assert "Cells hold 2 to 3 images" in table and "images per cell" not in table
+    counts = table.split("## Images per cell")[1].split("\n## ")[0]
+    assert "| `fake` | 3 | 3 |" in counts and "| `telea` | – | 2 |" in counts
 
 
 def test_cli_bench_and_report_only(tmp_path):

@@ -149,15 +149,23 @@ def render_table(summary: dict) -> str:
     config, cells, masks = summary["config"], summary["cells"], summary["masks"]
     methods = summary["methods"]
     model = config.get("model") or {}
-    images = sorted({i for per in cells.values() for c in per.values() for i in c["images"]})
     refused = any("failed" in c for per in cells.values() for c in per.values())
+    tried = {c["n"] + c.get("failed", 0) for per in cells.values() for c in per.values()}
+    if len(tried) == 1:
+        count = f"{tried.pop()} images per cell" + (
+            " (fewer where a method refused some: listed below)." if refused else "."
+        )
+    else:  # a run in progress, or methods / masks added with another --n
+        count = (
+            f"Cells hold {min(tried)} to {max(tried)} images (each cell's count is in the table "
+            "'Images per cell')."
+        )
     lines = [
         "# Benchmark results",
         "",
         f"Data `{config['data']}` at {config['size']}x{config['size']}, seed {config['seed']}"
         + (f", model `{model['source']}` (weights sha256 {model['digest'][:12]})" if model else "")
-        + f". {len(images)} images per cell"
-        + (" (fewer where a method refused some: listed below)." if refused else "."),
+        + f". {count}",
         "Each cell: mean ± half-width of the 95% Student-t interval over the images "
         "(`inpaintkit.metrics.mean_ci`). Every method saw the same hole on a given image.",
         "",
@@ -172,6 +180,12 @@ def render_table(summary: dict) -> str:
                 format_cell(*_triple(cells[label].get(mask, {}).get(metric)), decimals)
                 for mask in masks
             ]
+            lines.append(f"| `{label}` | " + " | ".join(row) + " |")
+        lines.append("")
+    if len(tried) > 1:
+        lines += ["## Images per cell", "", header, rule]
+        for label in methods:
+            row = [str(cells[label][m]["n"]) if m in cells[label] else "–" for m in masks]
             lines.append(f"| `{label}` | " + " | ".join(row) + " |")
         lines.append("")
     for metric, table in summary.get("paired", {}).items():
