@@ -273,7 +273,7 @@ def test_runtime_pins_fp32_unless_auto_and_is_a_fixed_setting(
     kw = dict(model=str(tiny_model_file), masks="half", n=2)
 
     def images(out: Path, label: str) -> list[np.ndarray]:
-        folder = out / "images" / "half" / label.replace(":", "_").replace(",", "_")
+        folder = RunDir(out).result_path("half", label, "x").parent
         return [np.asarray(Image.open(p)) for p in sorted(folder.glob("*.png"))]
 
     run_bench(config(tmp_path / "fp32", "repaint:steps=3", **kw), report=False)
