@@ -48,6 +48,18 @@ def test_leading_spacing_is_diffusers_grid() -> None:
         our_space_timesteps(100, 250)
 
 
+def test_quadratic_spacing_crowds_low_noise_and_spans_the_range() -> None:
+    kept = our_space_timesteps(1000, 50, "quadratic")
+    assert len(kept) == 50 and kept[0] == 0 and kept[-1] == 999
+    assert all(b > a for a, b in zip(kept, kept[1:]))
+    # (999 * (i / 49)^2) rounded, raised to stay strictly increasing at the low end
+    assert kept[:8] == [0, 1, 2, 4, 7, 10, 15, 20] and kept[24:26] == [240, 260]
+    assert sum(t < 250 for t in kept) == 25  # half the steps below a quarter of the noise levels
+    assert our_space_timesteps(1000, 1000, "quadratic") == list(range(1000))
+    with pytest.raises(InpaintkitError, match="quadratic"):
+        our_space_timesteps(1000, 50, "cubic")
+
+
 def _spaced(betas: np.ndarray, count: int, var: str) -> SpacedDiffusion:
     return SpacedDiffusion(
         use_timesteps=space_timesteps(len(betas), str(count)),

@@ -67,6 +67,9 @@ def make_betas(
     raise InpaintkitError(f"unknown beta schedule {schedule!r}; choose one of {BETA_SCHEDULES}")
 
 
+SPACINGS = ("even", "leading", "quadratic")
+
+
 def space_timesteps(num_timesteps: int, count: int, spacing: str = "even") -> list[int]:
     """The training timesteps a respaced process of ``count`` steps keeps, ascending.
 
@@ -74,6 +77,10 @@ def space_timesteps(num_timesteps: int, count: int, spacing: str = "even") -> li
       - "even": guided-diffusion's ``space_timesteps(T, str(count))`` with one section:
         t_i = round(i * (T - 1) / (count - 1)); for T=1000, count=250 this keeps 0, 4, 8, ..., 999.
       - "leading": t_i = i * (T // count), diffusers' RePaintScheduler grid (0, 4, ..., 996).
+      - "quadratic": t_i = round((T - 1) * (i / (count - 1))^2), raised where needed to stay
+        strictly increasing: more steps at low noise, where fine detail is decided. DDIM's
+        "quad" selection (Song et al. 2021, appendix D.2), which stops at 0.8 T; this one ends
+        at T - 1 like "even", so a walk still starts from (nearly) pure noise.
     """
     if not 1 <= count <= num_timesteps:
         raise InpaintkitError(
@@ -86,7 +93,14 @@ def space_timesteps(num_timesteps: int, count: int, spacing: str = "even") -> li
         return [round(i * stride) for i in range(count)]
     if spacing == "leading":
         return [i * (num_timesteps // count) for i in range(count)]
-    raise InpaintkitError(f"unknown timestep spacing {spacing!r}; choose 'even' or 'leading'")
+    if spacing == "quadratic":
+        if count == 1:
+            return [0]
+        kept = [0]
+        for i in range(1, count):
+            kept.append(max(round((num_timesteps - 1) * (i / (count - 1)) ** 2), kept[-1] + 1))
+        return kept
+    raise InpaintkitError(f"unknown timestep spacing {spacing!r}; choose one of {SPACINGS}")
 
 
 def respace_betas(betas: np.ndarray, keep_timesteps: list[int]) -> np.ndarray:

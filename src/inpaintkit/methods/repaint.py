@@ -21,11 +21,12 @@ from .base import Callback
 class WalkOptions:
     """Knobs every time walk on a diffusion model shares; subclasses define :meth:`times`.
 
-    steps: respaced reverse steps (the paper's T). spacing: "even" (guided-diffusion) or
-    "leading" (diffusers). variance: None = the model's (learned range when it has one, else fixed
-    small). eta: None = DDPM steps; a number = DDIM steps with that eta. clip_denoised: clip
-    x0_hat to [-1, 1]. share_noise: diffusers' reuse of one noise tensor for the known and
-    unknown parts ("replace" conditioning only).
+    steps: respaced reverse steps (the paper's T). spacing: "even" (guided-diffusion),
+    "leading" (diffusers) or "quadratic" (more steps at low noise; see
+    :func:`~inpaintkit.diffusion.schedules.space_timesteps`). variance: None = the model's
+    (learned range when it has one, else fixed small). eta: None = DDPM steps; a number = DDIM
+    steps with that eta. clip_denoised: clip x0_hat to [-1, 1]. share_noise: diffusers' reuse of
+    one noise tensor for the known and unknown parts ("replace" conditioning only).
     Runtime knobs (how the network is run; :mod:`inpaintkit.models.runtime` resolves them for
     the model's device, and the method's ``config()`` shows the resolved values):
     precision: "auto" (default; bf16 on CPUs with native bf16, else fp32; ``runtime.AUTO`` says
