@@ -60,6 +60,16 @@ def test_quadratic_spacing_crowds_low_noise_and_spans_the_range() -> None:
         our_space_timesteps(1000, 50, "cubic")
 
 
+def test_power_spacing_spans_even_to_quadratic() -> None:
+    assert our_space_timesteps(1000, 50, "power1") == our_space_timesteps(1000, 50, "even")
+    assert our_space_timesteps(1000, 50, "power2") == our_space_timesteps(1000, 50, "quadratic")
+    kept = our_space_timesteps(1000, 50, "power1.5")
+    assert kept[:4] == [0, 3, 8, 15] and kept[-1] == 999  # round(999 * (i / 49)^1.5)
+    for bad in ("power0.5", "power", "powerx"):
+        with pytest.raises(InpaintkitError, match="exponent must be a number >= 1"):
+            our_space_timesteps(1000, 50, bad)
+
+
 def _spaced(betas: np.ndarray, count: int, var: str) -> SpacedDiffusion:
     return SpacedDiffusion(
         use_timesteps=space_timesteps(len(betas), str(count)),

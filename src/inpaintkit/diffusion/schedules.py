@@ -67,7 +67,7 @@ def make_betas(
     raise InpaintkitError(f"unknown beta schedule {schedule!r}; choose one of {BETA_SCHEDULES}")
 
 
-SPACINGS = ("even", "leading", "quadratic")
+SPACINGS = ("even", "leading", "quadratic", "power<p>")
 
 
 def space_timesteps(num_timesteps: int, count: int, spacing: str = "even") -> list[int]:
@@ -81,6 +81,8 @@ def space_timesteps(num_timesteps: int, count: int, spacing: str = "even") -> li
         strictly increasing: more steps at low noise, where fine detail is decided. DDIM's
         "quad" selection (Song et al. 2021, appendix D.2), which stops at 0.8 T; this one ends
         at T - 1 like "even", so a walk still starts from (nearly) pure noise.
+      - "power<p>", e.g. "power1.5": the same with exponent p >= 1 ("power1" is "even" up to
+        rounding, "power2" is "quadratic").
     """
     if not 1 <= count <= num_timesteps:
         raise InpaintkitError(
@@ -93,14 +95,31 @@ def space_timesteps(num_timesteps: int, count: int, spacing: str = "even") -> li
         return [round(i * stride) for i in range(count)]
     if spacing == "leading":
         return [i * (num_timesteps // count) for i in range(count)]
-    if spacing == "quadratic":
+    power = _spacing_power(spacing)
+    if power is not None:
         if count == 1:
             return [0]
         kept = [0]
         for i in range(1, count):
-            kept.append(max(round((num_timesteps - 1) * (i / (count - 1)) ** 2), kept[-1] + 1))
+            t = round((num_timesteps - 1) * (i / (count - 1)) ** power)
+            kept.append(max(t, kept[-1] + 1))
         return kept
     raise InpaintkitError(f"unknown timestep spacing {spacing!r}; choose one of {SPACINGS}")
+
+
+def _spacing_power(spacing: str) -> float | None:
+    """The exponent of a power spacing ("quadratic" = 2, "power1.5" = 1.5), else None."""
+    if spacing == "quadratic":
+        return 2.0
+    if not spacing.startswith("power"):
+        return None
+    try:
+        power = float(spacing.removeprefix("power"))
+    except ValueError:
+        power = float("nan")
+    if not power >= 1:
+        raise InpaintkitError(f"spacing {spacing!r}: the exponent must be a number >= 1")
+    return power
 
 
 def respace_betas(betas: np.ndarray, keep_timesteps: list[int]) -> np.ndarray:

@@ -22,7 +22,7 @@ class WalkOptions:
     """Knobs every time walk on a diffusion model shares; subclasses define :meth:`times`.
 
     steps: respaced reverse steps (the paper's T). spacing: "even" (guided-diffusion),
-    "leading" (diffusers) or "quadratic" (more steps at low noise; see
+    "leading" (diffusers), "quadratic" or "power<p>" (more steps at low noise; see
     :func:`~inpaintkit.diffusion.schedules.space_timesteps`). variance: None = the model's
     (learned range when it has one, else fixed small). eta: None = DDPM steps; a number = DDIM
     steps with that eta. clip_denoised: clip x0_hat to [-1, 1]. share_noise: diffusers' reuse of
