@@ -9,7 +9,7 @@ A = A^+ = diag(keep)) plus the time-travel trick (section 3.3), which is RePaint
 Both run :func:`~inpaintkit.diffusion.repaint.sample_repaint` unchanged; only the options differ.
 Their defaults cost 230 network evaluations per batch (steps=50, j=5, r=5; the paper's setting
 costs 2410). Against the paper's setting on 50 held-out emoji (docs/benchmarks.md, "Quality at a
-budget"), "repaint-fast" is within 0.3 dB of hole PSNR on four of the six mask settings and
+budget"), "repaint-fast" is within 0.3 dB of hole PSNR or above it on four of the six masks and
 about 0.6 dB below on sr2x and altlines; "ddnm" is 0.3-0.8 dB below on four.
 """
 
