@@ -19,7 +19,7 @@ from inpaintkit.bench import parse_method_spec
 from inpaintkit.cli import app
 from inpaintkit.diffusion.process import GaussianDiffusion
 from inpaintkit.diffusion.repaint import sample_repaint
-from inpaintkit.diffusion.schedules import count_steps
+from inpaintkit.diffusion.schedules import count_steps, space_timesteps
 from inpaintkit.errors import InpaintkitError
 from inpaintkit.methods import METHODS
 from inpaintkit.methods.ablations import SDEditOptions
@@ -174,7 +174,14 @@ def test_defaults_cost_at_most_241() -> None:
         assert summary["network_evaluations"] <= 241  # a tenth of the paper's 2410
     assert DDNMOptions.condition == "null-space" and DDNMOptions().eta == 0.85
     assert RePaintFastOptions.condition == "replace" and RePaintFastOptions().eta == 1.0
+    assert RePaintFastOptions().spacing == "power1.25" and DDNMOptions().spacing == "even"
     assert RePaintOptions().summary()["network_evaluations"] == 2410
+
+
+def test_repaint_fast_walks_a_power_spacing(tiny_model: DiffusionModel) -> None:
+    timesteps = list(RePaintFast(model=tiny_model, progress=False).diffusion.timesteps)
+    assert timesteps == space_timesteps(len(tiny_model.betas), 50, "power1.25")
+    assert timesteps != space_timesteps(len(tiny_model.betas), 50, "even")
 
 
 SMALL = {"steps": 10, "jump_length": 2, "resamplings": 2}

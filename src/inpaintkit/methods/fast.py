@@ -62,11 +62,16 @@ class RePaintFastOptions(RePaintOptions):
     fixed-small step). eta was chosen on a tuning set (docs/benchmarks.md, "Choosing the fast
     samplers' defaults": 16 held-out emoji outside the evaluation images, masks wide, sr2x and
     half): hole PSNR rose with eta, by 0.5-2 dB from eta=0 (deterministic, DDIM's best at 50
-    steps without conditioning, Song et al. 2021, Table 1) to eta=1. The rest as
-    :class:`~inpaintkit.methods.repaint.RePaintOptions`.
+    steps without conditioning, Song et al. 2021, Table 1) to eta=1.
+    spacing="power1.25" puts more of the 50 steps at low noise than "even" (12 below t=100
+    instead of 5); on the tuning set it raised hole PSNR on the thin masks at no significant
+    cost on wide and half, and on the 50 evaluation emoji it is +0.08 to +0.39 dB over "even" on
+    five masks and -0.17 +- 0.34 on expand (docs/benchmarks.md, "Timestep spacing").
+    The rest as :class:`~inpaintkit.methods.repaint.RePaintOptions`.
     """
 
     steps: int = 50
+    spacing: str = "power1.25"
     eta: float | None = 1.0
     jump_length: int = 5
     resamplings: int = 5
