@@ -122,6 +122,7 @@ def test_specs_parse_typed_and_split():
         "variance": None,
     }
     assert spec.cost() == {"network_evaluations": 140, "undo_steps": 90}
+    assert spec.series == "repaint:clip_denoised=false,variance=none"  # budget options dropped
     assert parse_method_spec("telea:radius=2").options == {"radius": 2.0}
     for bad, words in [
         ("repaint:steps=fifty", "cannot read 'fifty'"),
@@ -149,6 +150,24 @@ def test_presets_pair_nfe_within_tolerance():
     assert len(parse_methods("table3,table4", steps_scale=0.2)) == 9 + 2  # 2 shared, kept once
     specs = parse_methods("table2,table4", steps_scale=0.2)
     assert {s.series for s in specs} >= {"slowing down (r=1)", "SDEdit-style (T=50)"}
+
+
+def test_specs_differing_in_budget_only_share_a_curve():
+    series = [
+        s.series
+        for s in parse_methods(
+            "ddnm,ddnm:steps=25,repaint-fast:steps=15,resamplings=3,"
+            "repaint-fast:spacing=even,repaint-fast:steps=25,spacing=even,telea"
+        )
+    ]
+    assert series == [
+        "ddnm",
+        "ddnm",
+        "repaint-fast",
+        "repaint-fast:spacing=even",
+        "repaint-fast:spacing=even",
+        "telea",
+    ]
 
 
 def test_sdedit_times_shape_counts_and_sampler(tiny_model):

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field, fields
 
 from ..errors import InpaintkitError
 
+# The options that set a walk's cost; specs differing only in these share an NFE-plot curve.
+BUDGET_OPTIONS = ("steps", "jump_length", "resamplings", "jump_n_sample")
+
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
 
@@ -25,7 +28,9 @@ class MethodSpec:
 
     label: the spec string as given (unique within a run). name: the registered method name.
     options: typed option values for the method's Options dataclass (only those given).
-    series: a group name for the NFE plots (an ablation's curve); default the method name.
+    series: a group name for the NFE plots (an ablation's curve); default the spec without its
+    budget options (:data:`BUDGET_OPTIONS`), so "ddnm:steps=25" joins "ddnm" on one curve and
+    "repaint-fast:spacing=even" gets a curve of its own.
     """
 
     label: str
@@ -84,7 +89,17 @@ def parse_method_spec(text: str, series: str | None = None) -> MethodSpec:
             raise InpaintkitError(f"option {key!r} given twice in spec {text!r}")
         options[key] = _coerce(value.strip(), hints[key], f"{name} option {key}")
     cls.Options(**options)  # the Options' own checks (ranges) run now, not mid-benchmark
-    return MethodSpec(label=text, name=name, options=options, series=series or name)
+    return MethodSpec(label=text, name=name, options=options, series=series or _series(name, rest))
+
+
+def _series(name: str, rest: str) -> str:
+    """The spec "NAME:options" without its budget options (see :data:`BUDGET_OPTIONS`)."""
+    kept = [
+        pair.strip()
+        for pair in rest.split(",")
+        if pair.strip() and pair.partition("=")[0].strip() not in BUDGET_OPTIONS
+    ]
+    return f"{name}:{','.join(kept)}" if kept else name
 
 
 def split_specs(text: str) -> list[str]:
