@@ -283,6 +283,25 @@ def test_config_mismatch_is_an_error(tmp_path, tiny_model_file):
         run_bench(config(other, "repaint:steps=2", model=str(path)), report=False)
 
 
+def test_a_label_whose_defaults_changed_is_an_error(tmp_path, monkeypatch):
+    run_bench(config(tmp_path, "fake,fake:level=3", n=1), report=False)
+    stored = RunDir(tmp_path).read_config()["settings"]
+    assert stored == {
+        "fake": {"level": 0, "refuse_half": False},
+        "fake:level=3": {"level": 3, "refuse_half": False},
+    }
+
+    @dataclass(frozen=True)
+    class NewDefaults(FakeOptions):
+        level: int = 5  # a later version changed the default
+
+    monkeypatch.setattr(FakeFill, "Options", NewDefaults)
+    run_bench(config(tmp_path, "fake:level=3", n=1), report=False)  # spelled out: same meaning
+    with pytest.raises(InpaintkitError, match=r"'fake' now means level=5, in this folder level=0"):
+        run_bench(config(tmp_path, "fake", n=1), report=False)
+    assert run_bench(config(tmp_path, "fake:level=0", n=1), report=False).computed == 2
+
+
 def test_runtime_pins_fp32_unless_auto_and_is_a_fixed_setting(
     tmp_path, tiny_model_file, monkeypatch
 ):

@@ -132,7 +132,12 @@ def run_bench(
     rundir = RunDir(config.out)
     source = config.data if config.data in DATA_SPECS else str(Path(config.data).resolve())
     fixed = {"data": source, "size": size, "seed": config.seed, "runtime": config.runtime}
-    rundir.check_config(fixed, identity, {s.label: s.series for s in specs})
+    rundir.check_config(
+        fixed,
+        identity,
+        {s.label: s.series for s in specs},
+        {s.label: s.settings() for s in specs},
+    )
     tag = None if identity is None else f"sha256:{identity['digest'][:16]}"  # the weights
     tags = {s.label: (tag if s.uses_model else None) for s in specs}
     recorded = {row_key(r) for r in rundir.read_rows()}

@@ -47,6 +47,12 @@ class MethodSpec:
     def uses_model(self) -> bool:
         return bool(getattr(self.method_class(), "uses_model", False))
 
+    def settings(self) -> dict[str, object]:
+        """Every option value this spec stands for, the method's defaults included (JSON-ready):
+        what a label meant when its results were recorded."""
+        options = self.method_class().Options(**self.options)
+        return {f.name: getattr(options, f.name) for f in fields(options)}
+
     def cost(self) -> dict[str, int]:
         """{"network_evaluations", "undo_steps"} per batch (zeros for methods without a
         network), from the Options' ``summary()``; needs no model."""

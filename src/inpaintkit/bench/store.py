@@ -2,7 +2,8 @@
 images. Everything a report needs is on disk here, so ``--report-only`` needs no data access.
 
 Layout of DIR:
-  bench.json                 the fixed configuration (data, size, seed, model) + plot series
+  bench.json                 the fixed configuration (data, size, seed, model), plot series and
+                             every label's full option values
   results.jsonl              one JSON object per finished item, appended and fsynced
   images/truth/<image>.png   the ground truth at the benchmark size
   masks/<mask>/<image>.png   the hole (white = hole)
@@ -68,16 +69,26 @@ class RunDir:
             return None
         return json.loads(path.read_text())
 
-    def check_config(self, fixed: dict, model: dict | None, series: dict[str, str]) -> dict:
+    def check_config(
+        self,
+        fixed: dict,
+        model: dict | None,
+        series: dict[str, str],
+        settings: dict[str, dict] | None = None,
+    ) -> dict:
         """Compare this run's fixed settings with the folder's; write the merged configuration.
 
         fixed: {"data", "size", "seed", "runtime"} (a folder without a key ran with
         FIXED_DEFAULTS'). model: {"spec", "source", "digest"} when the run uses a diffusion
         model, else None. series: label -> NFE-plot series, merged into the stored ones.
+        settings: label -> every option value the label stands for (defaults included), merged
+        into the stored ones; a label whose values changed (a default changed between runs) is
+        an error, since its results would mix two samplers.
         Raises InpaintkitError naming every setting that differs from the folder's. A model is
         the same when its weights are (sha256 over its tensors), whatever its name or path: the
         embedded model and an exported copy of it are interchangeable.
         """
+        settings = settings or {}
         stored = self.read_config()
         if stored is not None:
             problems = [
@@ -92,6 +103,17 @@ class RunDir:
                     f"model: folder has {old['source']} ({old['digest'][:12]}), this run "
                     f"{model['source']} ({model['digest'][:12]})"
                 )
+            for label, values in settings.items():
+                before = stored.get("settings", {}).get(label)
+                changed = {k: v for k, v in values.items() if before and before.get(k) != v}
+                if changed:
+                    problems.append(
+                        f"{label!r} now means "
+                        + ", ".join(f"{k}={v}" for k, v in changed.items())
+                        + ", in this folder "
+                        + ", ".join(f"{k}={before.get(k)}" for k in changed)
+                        + " (spell such options out in the spec)"
+                    )
             if problems:
                 raise InpaintkitError(
                     f"{self.root} holds a benchmark with another configuration ("
@@ -101,7 +123,8 @@ class RunDir:
                 )
             model = model or old
             series = {**stored.get("series", {}), **series}
-        config = {**fixed, "model": model, "series": series}
+            settings = {**stored.get("settings", {}), **settings}
+        config = {**fixed, "model": model, "series": series, "settings": settings}
         self.root.mkdir(parents=True, exist_ok=True)
         _write_atomic(self.root / CONFIG_FILE, (json.dumps(config, indent=2) + "\n").encode())
         return config
