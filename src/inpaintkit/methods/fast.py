@@ -10,7 +10,7 @@ Both run :func:`~inpaintkit.diffusion.repaint.sample_repaint` unchanged; only th
 Their defaults cost 230 network evaluations per batch (steps=50, j=5, r=5; the paper's setting
 costs 2410). Against the paper's setting on 50 held-out emoji (docs/benchmarks.md, "Quality at a
 budget"), "repaint-fast" is within 0.3 dB of hole PSNR or above it on four of the six masks and
-about 0.6 dB below on sr2x and altlines; "ddnm" is 0.3-0.8 dB below on four.
+0.53 and 0.36 dB below on sr2x and altlines; "ddnm" is 0.3-0.8 dB below on four.
 """
 
 from __future__ import annotations
@@ -63,8 +63,8 @@ class RePaintFastOptions(RePaintOptions):
     samplers' defaults": 16 held-out emoji outside the evaluation images, masks wide, sr2x and
     half): hole PSNR rose with eta, by 0.5-2 dB from eta=0 (deterministic, DDIM's best at 50
     steps without conditioning, Song et al. 2021, Table 1) to eta=1.
-    spacing="power1.25" puts more of the 50 steps at low noise than "even" (12 below t=100
-    instead of 5); on the tuning set it raised hole PSNR on the thin masks at no significant
+    spacing="power1.25" puts more of the 50 steps at low noise than "even" (8 below t=100 of
+    1000 instead of 5); on the tuning set it raised hole PSNR on the thin masks at no significant
     cost on wide and half, and on the 50 evaluation emoji it is +0.08 to +0.39 dB over "even" on
     five masks and -0.17 +- 0.34 on expand (docs/benchmarks.md, "Timestep spacing").
     The rest as :class:`~inpaintkit.methods.repaint.RePaintOptions`.
