@@ -479,3 +479,36 @@ def test_method_grid_places_input_result_and_truth(tmp_path):
     assert (shown[hole] == 128).all() and np.array_equal(shown[~hole], truth[~hole])
     with pytest.raises(FileNotFoundError):
         method_grid(rundir, "navier-stokes", ["wide"], names)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states in /proc")
+def test_workers_exit_when_the_benchmark_is_killed():
+    import subprocess
+    import sys
+    import time
+
+    script = """
+import os, signal, sys
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from inpaintkit.bench.dispatch import exit_with_parent
+if __name__ == "__main__":
+    pool = ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=exit_with_parent,
+                               initargs=(os.getpid(), 0.1))
+    print(pool.submit(os.getpid).result(), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # no shutdown, like kill -9 of a benchmark
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    worker = int(done.stdout.split()[0])
+
+    def alive() -> bool:
+        try:
+            state = Path(f"/proc/{worker}/stat").read_text().split(")")[-1].split()[0]
+        except FileNotFoundError:
+            return False
+        return state != "Z"
+
+    deadline = time.monotonic() + 15
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive()

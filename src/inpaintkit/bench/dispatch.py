@@ -7,6 +7,8 @@ identical; only the order in which results arrive differs (the caller records th
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from multiprocessing import get_context
@@ -35,8 +37,26 @@ def execute(
         yield from _processes(tasks, workers)
 
 
+def exit_with_parent(parent: int, poll_s: float = 1.0) -> None:
+    """Worker initializer: end this process once ``parent`` is gone. A pool's workers otherwise
+    outlive a killed benchmark (SIGTERM/SIGKILL skip the pool's shutdown), idle, each holding
+    its model, until someone finds them."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _processes(tasks: Iterable[Task], workers: int) -> Iterator[TaskResult]:
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=get_context("spawn"),
+        initializer=exit_with_parent,
+        initargs=(os.getpid(),),
+    )
     pending: set[Future] = set()
     queue = iter(tasks)
     try:
