@@ -62,6 +62,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=25, help="repaint-fast steps (its own: 50)")
     parser.add_argument("--jump-length", type=int, default=5)
     parser.add_argument("--resamplings", type=int, default=5)
+    parser.add_argument(
+        "--spacing", default="even", help="timestep spacing (the committed results: even)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-quality", action="store_true", help="speed only")
@@ -150,7 +153,12 @@ def measure_quality(model: DiffusionModel, names: list[str], args: argparse.Name
     """repaint-fast under each variant against fp32 on the same images, holes and seeds."""
     data = load_bench_images(args.data, model.image_size, args.n)
     masks = [m.strip() for m in args.masks.split(",") if m.strip()]
-    walk = {"steps": args.steps, "jump_length": args.jump_length, "resamplings": args.resamplings}
+    walk = {
+        "steps": args.steps,
+        "jump_length": args.jump_length,
+        "resamplings": args.resamplings,
+        "spacing": args.spacing,
+    }
     outputs: dict[str, dict[str, np.ndarray]] = {}
     seconds: dict[str, float] = {}
     nfe = 0

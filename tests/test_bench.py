@@ -122,7 +122,9 @@ def test_specs_parse_typed_and_split():
         "variance": None,
     }
     assert spec.cost() == {"network_evaluations": 140, "undo_steps": 90}
-    assert spec.series == "repaint:clip_denoised=false,variance=none"  # budget options dropped
+    assert spec.series == (  # steps dropped: the same walk at another length
+        "repaint:jump_length=5,resamplings=3,clip_denoised=false,variance=none"
+    )
     assert parse_method_spec("telea:radius=2").options == {"radius": 2.0}
     for bad, words in [
         ("repaint:steps=fifty", "cannot read 'fifty'"),
@@ -156,14 +158,15 @@ def test_specs_differing_in_budget_only_share_a_curve():
     series = [
         s.series
         for s in parse_methods(
-            "ddnm,ddnm:steps=25,repaint-fast:steps=15,resamplings=3,"
+            "ddnm,ddnm:steps=25,repaint-fast:steps=15,resamplings=3,repaint-fast:resamplings=3,"
             "repaint-fast:spacing=even,repaint-fast:steps=25,spacing=even,telea"
         )
     ]
     assert series == [
         "ddnm",
         "ddnm",
-        "repaint-fast",
+        "repaint-fast:resamplings=3",
+        "repaint-fast:resamplings=3",
         "repaint-fast:spacing=even",
         "repaint-fast:spacing=even",
         "telea",

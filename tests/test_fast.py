@@ -167,10 +167,13 @@ def test_condition_is_checked(tiny_model) -> None:
 
 
 def test_defaults_cost_at_most_241() -> None:
-    for cls in (DDNM, RePaintFast):
+    walks = {DDNM: (50, 5, 5, 180), RePaintFast: (30, 5, 9, 200)}  # T, j, r, undo steps
+    for cls, (steps, jump, resamplings, undo) in walks.items():
         assert METHODS[cls.name] is cls
-        summary = cls.Options().summary()
-        assert summary == {"steps": 50, "network_evaluations": 230, "undo_steps": 180}
+        options = cls.Options()
+        assert (options.jump_length, options.resamplings) == (jump, resamplings)
+        summary = options.summary()
+        assert summary == {"steps": steps, "network_evaluations": 230, "undo_steps": undo}
         assert summary["network_evaluations"] <= 241  # a tenth of the paper's 2410
     assert DDNMOptions.condition == "null-space" and DDNMOptions().eta == 0.85
     assert RePaintFastOptions.condition == "replace" and RePaintFastOptions().eta == 1.0
@@ -180,8 +183,8 @@ def test_defaults_cost_at_most_241() -> None:
 
 def test_repaint_fast_walks_a_power_spacing(tiny_model: DiffusionModel) -> None:
     timesteps = list(RePaintFast(model=tiny_model, progress=False).diffusion.timesteps)
-    assert timesteps == space_timesteps(len(tiny_model.betas), 50, "power1.25")
-    assert timesteps != space_timesteps(len(tiny_model.betas), 50, "even")
+    assert timesteps == space_timesteps(len(tiny_model.betas), 30, "power1.25")
+    assert timesteps != space_timesteps(len(tiny_model.betas), 30, "even")
 
 
 SMALL = {"steps": 10, "jump_length": 2, "resamplings": 2}

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field, fields
 
 from ..errors import InpaintkitError
 
-# The options that set a walk's cost; specs differing only in these share an NFE-plot curve.
-BUDGET_OPTIONS = ("steps", "jump_length", "resamplings", "jump_n_sample")
+# What ``--budget`` changes: specs differing only in these share an NFE-plot curve (one walk
+# at several lengths); a different jump length or resampling count is another walk.
+BUDGET_OPTIONS = ("steps",)
 
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
@@ -30,7 +31,7 @@ class MethodSpec:
     options: typed option values for the method's Options dataclass (only those given).
     series: a group name for the NFE plots (an ablation's curve); default the spec without its
     budget options (:data:`BUDGET_OPTIONS`), so "ddnm:steps=25" joins "ddnm" on one curve and
-    "repaint-fast:spacing=even" gets a curve of its own.
+    "ddnm:resamplings=9" or "repaint-fast:spacing=even" get curves of their own.
     """
 
     label: str
