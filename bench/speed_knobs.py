@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=16, help="held-out images (quality)")
     parser.add_argument("--masks", default="wide,half")
     parser.add_argument("--data", default="emoji-test-64", help="a bench data spec or folder")
-    parser.add_argument("--steps", type=int, default=25, help="repaint-fast steps (its own: 50)")
+    parser.add_argument("--steps", type=int, default=25, help="repaint-fast steps (its own: 30)")
     parser.add_argument("--jump-length", type=int, default=5)
     parser.add_argument("--resamplings", type=int, default=5)
     parser.add_argument(

@@ -304,6 +304,13 @@ def test_a_label_whose_defaults_changed_is_an_error(tmp_path, monkeypatch):
         run_bench(config(tmp_path, "fake", n=1), report=False)
     assert run_bench(config(tmp_path, "fake:level=0", n=1), report=False).computed == 2
 
+    @dataclass(frozen=True)
+    class NewOption(FakeOptions):
+        gain: float = 1.0  # an option added later: the folder never recorded it
+
+    monkeypatch.setattr(FakeFill, "Options", NewOption)
+    assert run_bench(config(tmp_path, "fake", n=1), report=False).computed == 0
+
 
 def test_runtime_pins_fp32_unless_auto_and_is_a_fixed_setting(
     tmp_path, tiny_model_file, monkeypatch

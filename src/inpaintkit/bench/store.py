@@ -104,14 +104,15 @@ class RunDir:
                     f"{model['source']} ({model['digest'][:12]})"
                 )
             for label, values in settings.items():
-                before = stored.get("settings", {}).get(label)
-                changed = {k: v for k, v in values.items() if before and before.get(k) != v}
+                before = stored.get("settings", {}).get(label) or {}
+                # an option the folder never recorded is new since: its default kept the old walk
+                changed = {k: v for k, v in values.items() if k in before and before[k] != v}
                 if changed:
                     problems.append(
                         f"{label!r} now means "
                         + ", ".join(f"{k}={v}" for k, v in changed.items())
                         + ", in this folder "
-                        + ", ".join(f"{k}={before.get(k)}" for k in changed)
+                        + ", ".join(f"{k}={before[k]}" for k in changed)
                         + " (spell such options out in the spec)"
                     )
             if problems:

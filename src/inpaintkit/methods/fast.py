@@ -70,7 +70,7 @@ class RePaintFastOptions(RePaintOptions):
       raised hole PSNR on the thin masks at no significant cost on wide and half.
     - the walk ("Steps against resamplings"): at a fixed budget, resamplings buy more than
       steps (as RePaint found against slowing down, Table 2, here at a tenth of its cost);
-      T=30, r=9 was the best of ten splits of about 230 evaluations on sr2x and altlines.
+      T=30, r=9 was the best on sr2x and altlines of eleven splits of about 230 evaluations.
 
     On the 50 evaluation emoji this default is within 0.3 dB of full RePaint's hole PSNR or
     above it on all six masks ("Quality at a budget"). The rest as
