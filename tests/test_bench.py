@@ -311,6 +311,15 @@ def test_a_label_whose_defaults_changed_is_an_error(tmp_path, monkeypatch):
     monkeypatch.setattr(FakeFill, "Options", NewOption)
     assert run_bench(config(tmp_path, "fake", n=1), report=False).computed == 0
 
+    legacy = tmp_path / "legacy"  # written before labels' values were kept: nothing to check
+    run_bench(config(legacy, "fake", n=1), report=False)
+    path = legacy / "bench.json"
+    path.write_text(json.dumps({k: v for k, v in json.loads(path.read_text()).items()
+                                if k != "settings"}))  # fmt: skip
+    monkeypatch.setattr(FakeFill, "Options", NewDefaults)
+    assert run_bench(config(legacy, "fake", n=1), report=False).computed == 0
+    assert "settings" not in RunDir(legacy).read_config()  # not recorded as today's meaning
+
 
 def test_runtime_pins_fp32_unless_auto_and_is_a_fixed_setting(
     tmp_path, tiny_model_file, monkeypatch
@@ -498,7 +507,7 @@ def test_workers_exit_when_the_benchmark_is_killed():
     import time
 
     script = """
-import os, signal, sys
+import os, signal
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from inpaintkit.bench.dispatch import exit_with_parent
@@ -508,7 +517,9 @@ if __name__ == "__main__":
     print(pool.submit(os.getpid).result(), flush=True)
     os.kill(os.getpid(), signal.SIGKILL)  # no shutdown, like kill -9 of a benchmark
 """
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
     worker = int(done.stdout.split()[0])
 
     def alive() -> bool:

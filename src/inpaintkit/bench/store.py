@@ -74,7 +74,7 @@ class RunDir:
         fixed: dict,
         model: dict | None,
         series: dict[str, str],
-        settings: dict[str, dict] | None = None,
+        settings: dict[str, dict],
     ) -> dict:
         """Compare this run's fixed settings with the folder's; write the merged configuration.
 
@@ -83,13 +83,14 @@ class RunDir:
         model, else None. series: label -> NFE-plot series, merged into the stored ones.
         settings: label -> every option value the label stands for (defaults included), merged
         into the stored ones; a label whose values changed (a default changed between runs) is
-        an error, since its results would mix two samplers.
+        an error, since its results would mix two samplers. A folder written before labels'
+        values were kept stays without them: what its labels meant is not known.
         Raises InpaintkitError naming every setting that differs from the folder's. A model is
         the same when its weights are (sha256 over its tensors), whatever its name or path: the
         embedded model and an exported copy of it are interchangeable.
         """
-        settings = settings or {}
         stored = self.read_config()
+        unknown_meanings = stored is not None and "settings" not in stored
         if stored is not None:
             problems = [
                 f"{key}: folder has {stored.get(key, FIXED_DEFAULTS.get(key))!r}, this run "
@@ -125,7 +126,9 @@ class RunDir:
             model = model or old
             series = {**stored.get("series", {}), **series}
             settings = {**stored.get("settings", {}), **settings}
-        config = {**fixed, "model": model, "series": series, "settings": settings}
+        config = {**fixed, "model": model, "series": series}
+        if not unknown_meanings:
+            config["settings"] = settings
         self.root.mkdir(parents=True, exist_ok=True)
         _write_atomic(self.root / CONFIG_FILE, (json.dumps(config, indent=2) + "\n").encode())
         return config
