@@ -1,4 +1,4 @@
-"""The ``inpaintkit`` command line (typer). Nothing below this module imports it."""
+"""`inpaintkit inpaint`: fill the holes of image files and write results, grids and the config."""
 
 from __future__ import annotations
 
@@ -11,23 +11,8 @@ from typing import Annotated
 
 import typer
 
-from .errors import InpaintkitError
-
-app = typer.Typer(
-    help="Free-form image inpainting with diffusion models (RePaint) and classical baselines.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-
-
-def _fail(err: Exception) -> None:
-    typer.secho(f"error: {err}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(2)
-
-
-@app.callback()
-def _main() -> None:
-    """inpaintkit: RePaint-class inpainting on your images and your diffusion checkpoints."""
+from ..errors import InpaintkitError
+from .app import app, fail, parse_key_values
 
 
 @app.command()
@@ -89,8 +74,8 @@ def inpaint(
     """Inpaint IMAGES; writes OUT/<stem>.png (OUT/<stem>_<k>.png when --samples > 1),
     OUT/<stem>_hole.png, OUT/<stem>_grid.png (input with the hole | results) and
     OUT/inpaintkit.json (the resolved configuration)."""
-    from .api import build_method
-    from .methods import run_inpainter
+    from ..api import build_method
+    from ..methods import run_inpainter
 
     try:
         jobs = _jobs(
@@ -108,7 +93,7 @@ def inpaint(
                 resamplings=resamplings,
                 jump_n_sample=jump_n_sample,
             ),
-            **_parse_options(option or []),  # -o wins over the named flags
+            **parse_key_values(option or []),  # -o wins over the named flags
         }
         if budget is not None:
             model, options = _apply_budget(method, model, device, options, budget)
@@ -155,7 +140,7 @@ def inpaint(
         }
         (out / "inpaintkit.json").write_text(json.dumps(config, indent=2) + "\n")
     except InpaintkitError as err:
-        _fail(err)
+        fail(err)
     typer.echo(f"inpainted {len(jobs)} image(s) x {samples} in {seconds:.1f} s -> {out}/")
 
 
@@ -167,8 +152,8 @@ def _apply_budget(
     loaded here because respacing cannot exceed its training timesteps."""
     from dataclasses import fields
 
-    from .methods import get_method
-    from .models import load_model
+    from ..methods import get_method
+    from ..models import load_model
 
     cls = get_method(method)
     if not getattr(cls, "uses_model", False):
@@ -191,34 +176,10 @@ def _given(**options: object) -> dict:
     return {k: v for k, v in options.items() if v is not None}
 
 
-def _parse_options(pairs: list[str]) -> dict[str, object]:
-    """KEY=VALUE strings to typed values: int, float, true/false, none, else the string."""
-    parsed: dict[str, object] = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        if not sep or not key:
-            raise InpaintkitError(f"--option takes KEY=VALUE, got {pair!r}")
-        lowered = text.lower()
-        if lowered in ("true", "false"):
-            value: object = lowered == "true"
-        elif lowered == "none":
-            value = None
-        else:
-            try:
-                value = int(text)
-            except ValueError:
-                try:
-                    value = float(text)
-                except ValueError:
-                    value = text
-        parsed[key.replace("-", "_")] = value
-    return parsed
-
-
 def _jobs(images, masks, mask_kind, mask_seed, mask_white, threshold):
-    from .io import load_hole, load_image
-    from .masks import make_hole
-    from .methods import Job
+    from ..io import load_hole, load_image
+    from ..masks import make_hole
+    from ..methods import Job
 
     if (masks is None) == (mask_kind is None):
         raise InpaintkitError("give exactly one of --mask FILE or --mask-kind KIND")
@@ -297,7 +258,7 @@ class _Trajectory:
         self.frames: dict[tuple[int, int], list] = {}
 
     def __call__(self, info: dict) -> None:
-        from .io import tensor_to_images
+        from ..io import tensor_to_images
 
         if info["nfe"] % self.every and info["t"] != 0:
             return
@@ -306,7 +267,7 @@ class _Trajectory:
 
 
 def _write(out: Path, paths, jobs, results, recorder) -> None:
-    from .io import make_grid, save_hole, save_image, show_hole
+    from ..io import make_grid, save_hole, save_image, show_hole
 
     out.mkdir(parents=True, exist_ok=True)
     grid_rows = []
@@ -328,212 +289,10 @@ def _write(out: Path, paths, jobs, results, recorder) -> None:
 
 
 def _write_gif(path: Path, per_sample: list[list]) -> None:
-    from .io import make_grid
+    from ..io import make_grid
 
     count = min((len(f) for f in per_sample), default=0)
     if count == 0:
         return
     frames = [make_grid([[frames[i] for frames in per_sample]]) for i in range(count)]
     frames[0].save(path, save_all=True, append_images=frames[1:], duration=80, loop=0)
-
-
-@app.command()
-def masks(
-    kind: Annotated[
-        str, typer.Option(help="wide narrow sr2x altlines half expand thin medium thick box")
-    ],
-    size: Annotated[int, typer.Option(help="Square size in pixels.")] = 256,
-    count: Annotated[int, typer.Option(help="How many masks.")] = 1,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/masks"),
-) -> None:
-    """Write COUNT seeded masks of KIND as PNGs (white = hole): OUT/<kind>_<i>.png."""
-    from .io import save_hole
-    from .masks import hole_fraction, make_holes
-
-    try:
-        holes = make_holes(kind, size, count, seed=seed)
-    except InpaintkitError as err:
-        _fail(err)
-    for i, hole in enumerate(holes):
-        save_hole(hole, out / f"{kind}_{i:04d}.png")
-    mean = sum(hole_fraction(h) for h in holes) / len(holes)
-    typer.echo(f"wrote {count} {kind} mask(s) of {size}x{size} to {out}/ (mean hole {mean:.1%})")
-
-
-@app.command()
-def methods() -> None:
-    """List the inpainting methods, one line each."""
-    from .methods import METHODS
-
-    width = max(map(len, METHODS))
-    for name, cls in sorted(METHODS.items()):
-        typer.echo(f"{name:<{width}}  {cls.summary}")
-
-
-@app.command()
-def models() -> None:
-    """List the models shipped inside the package."""
-    from .models import embedded_models, load_model
-
-    for n, name in enumerate(embedded_models()):
-        model = load_model(name)
-        card = model.card.strip().splitlines()
-        title = card[0].lstrip("# ") if card else ""
-        tag = " (default)" if n == 0 else ""
-        typer.echo(
-            f"{name}{tag}: {model.image_size}x{model.image_size}, "
-            f"{model.num_parameters() / 1e6:.2f}M parameters. {title}"
-        )
-
-
-@app.command()
-def bench(
-    out: Annotated[Path, typer.Option(help="Output folder (resumed when it exists).")],
-    methods: Annotated[
-        str | None,
-        typer.Option(
-            help="Comma-separated specs NAME or NAME:key=value,... and presets table2, table3, "
-            "table4 (the paper's ablations)."
-        ),
-    ] = None,
-    masks: Annotated[
-        str, typer.Option(help="Mask kinds, comma-separated.")
-    ] = "wide,narrow,sr2x,altlines,half,expand",
-    data: Annotated[
-        str, typer.Option(help="emoji-test | emoji-test-64 | a folder of images.")
-    ] = "emoji-test",
-    n: Annotated[int | None, typer.Option(help="Use the first N images (default: all).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the masks and the sampling.")] = 0,
-    model: Annotated[str, typer.Option(help="Model of the diffusion methods.")] = "default",
-    size: Annotated[
-        int | None, typer.Option(help="Image size (default: the model's resolution).")
-    ] = None,
-    workers: Annotated[int, typer.Option(help="Local worker processes.")] = 1,
-    ray_address: Annotated[
-        str | None, typer.Option(help="Run as Ray tasks: 'local' or a cluster address.")
-    ] = None,
-    batch_size: Annotated[int, typer.Option(help="Images per method call.")] = 8,
-    device: Annotated[str, typer.Option(help="Torch device of the diffusion methods.")] = "cpu",
-    steps_scale: Annotated[
-        float, typer.Option(help="Scale the presets' T=250 (e.g. 0.2 -> T=50).")
-    ] = 1.0,
-    threads: Annotated[
-        int, typer.Option(help="Torch threads per batch (fixed: reproducible).")
-    ] = 1,
-    runtime: Annotated[
-        str,
-        typer.Option(
-            help="fp32: diffusion methods without precision/channels_last in their spec run in "
-            "fp32 (same bits on every machine); auto: the device's defaults (bf16 on CPUs with "
-            "native bf16)."
-        ),
-    ] = "fp32",
-    report_only: Annotated[
-        bool, typer.Option(help="Only rebuild the tables and figures of OUT.")
-    ] = False,
-) -> None:
-    """Benchmark METHODS x MASKS x images: OUT/results.jsonl (one line per item, resumable),
-    OUT/table.md (Table-1 shape), results.csv, summary.json, grids and plots."""
-    from .bench import BenchConfig, run_bench, write_report
-
-    try:
-        if report_only:
-            write_report(out, log=typer.echo)
-            typer.echo(f"report: {out / 'table.md'}")
-            return
-        if methods is None:
-            raise InpaintkitError("give --methods (or --report-only)")
-        config = BenchConfig(
-            methods=methods,
-            out=out,
-            masks=masks,
-            data=data,
-            n=n,
-            seed=seed,
-            model=model,
-            size=size,
-            workers=workers,
-            ray_address=ray_address,
-            batch_size=batch_size,
-            device=device,
-            steps_scale=steps_scale,
-            threads=threads,
-            runtime=runtime,
-        )
-        run = run_bench(config, log=typer.echo)
-    except InpaintkitError as err:
-        _fail(err)
-    typer.echo(
-        f"{run.computed} item(s) computed, {run.skipped} already recorded, "
-        f"{run.seconds:.1f} s -> {out}/"
-    )
-
-
-@app.command()
-def train(
-    data: Annotated[
-        str, typer.Argument(help="emoji[:STYLE[:SPLIT]] | fashion-mnist[:SPLIT] | folder.")
-    ],
-    preset: Annotated[str, typer.Option(help="Named network + process preset.")] = "emoji32",
-    steps: Annotated[int, typer.Option(help="Total optimizer steps.")] = 10_000,
-    out: Annotated[Path, typer.Option(help="Run folder (checkpoints, log, samples).")] = Path(
-        "runs/ddpm"
-    ),
-    resume: Annotated[bool, typer.Option(help="Continue from the newest checkpoint.")] = False,
-    batch_size: Annotated[int | None, typer.Option(help="Global batch [preset's].")] = None,
-    lr: Annotated[float | None, typer.Option(help="Peak learning rate.")] = None,
-    threads: Annotated[
-        int | None, typer.Option(help="CPU threads (1 on a busy machine is much faster).")
-    ] = None,
-    option: Annotated[
-        list[str] | None,
-        typer.Option("--option", "-o", help="Any TrainConfig field as KEY=VALUE (repeatable)."),
-    ] = None,
-) -> None:
-    """Train an unconditional DDPM with accelerate (CPU, GPU, or `accelerate launch` for several);
-    checkpoints every few minutes, resumes exactly with --resume."""
-    from .train.ddpm import run_training
-
-    try:
-        last = run_training(
-            data, preset=preset, steps=steps, out=out, resume=resume, batch_size=batch_size,
-            lr=lr, num_threads=threads, **_parse_options(option or []),
-        )  # fmt: skip
-    except InpaintkitError as err:
-        _fail(err)
-    typer.echo(f"last checkpoint: {last}\nexport it: inpaintkit export {out} model.safetensors")
-
-
-@app.command()
-def export(
-    run: Annotated[Path, typer.Argument(help="A training run folder.")],
-    path: Annotated[Path, typer.Argument(help="Output .safetensors (EMA weights, fp16).")],
-    card: Annotated[Path | None, typer.Option(help="Model card (markdown) to embed.")] = None,
-) -> None:
-    """Export a run's EMA weights as one inpaintkit .safetensors file, usable with --model."""
-    from .train.ddpm import export_model
-
-    try:
-        written = export_model(run, path, card=card.read_text() if card else "")
-    except (InpaintkitError, OSError) as err:
-        _fail(err)
-    typer.echo(f"wrote {written}")
-
-
-@app.command()
-def data(
-    name: Annotated[str, typer.Argument(help="Data set to fetch: emoji.")],
-    style: Annotated[str, typer.Option(help="google or twitter.")] = "google",
-) -> None:
-    """Fetch a data set into the cache (the emoji need npm and the npm registry)."""
-    from .data.emoji import fetch_emoji, load_emoji
-
-    if name != "emoji":
-        _fail(InpaintkitError(f"unknown data set {name!r}; choose: emoji"))
-    try:
-        folder = fetch_emoji(style)
-        sizes = {split: len(load_emoji(style, split, size=32)) for split in ("train", "test")}
-    except InpaintkitError as err:
-        _fail(err)
-    typer.echo(f"{style} emoji in {folder}: {sizes['train']} train, {sizes['test']} test images")

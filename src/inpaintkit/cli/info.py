@@ -1,0 +1,79 @@
+"""Small commands: `masks`, `methods`, `models` and `data`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import InpaintkitError
+from .app import app, fail
+
+
+@app.command()
+def masks(
+    kind: Annotated[
+        str, typer.Option(help="wide narrow sr2x altlines half expand thin medium thick box")
+    ],
+    size: Annotated[int, typer.Option(help="Square size in pixels.")] = 256,
+    count: Annotated[int, typer.Option(help="How many masks.")] = 1,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/masks"),
+) -> None:
+    """Write COUNT seeded masks of KIND as PNGs (white = hole): OUT/<kind>_<i>.png."""
+    from ..io import save_hole
+    from ..masks import hole_fraction, make_holes
+
+    try:
+        holes = make_holes(kind, size, count, seed=seed)
+    except InpaintkitError as err:
+        fail(err)
+    for i, hole in enumerate(holes):
+        save_hole(hole, out / f"{kind}_{i:04d}.png")
+    mean = sum(hole_fraction(h) for h in holes) / len(holes)
+    typer.echo(f"wrote {count} {kind} mask(s) of {size}x{size} to {out}/ (mean hole {mean:.1%})")
+
+
+@app.command()
+def methods() -> None:
+    """List the inpainting methods, one line each."""
+    from ..methods import METHODS
+
+    width = max(map(len, METHODS))
+    for name, cls in sorted(METHODS.items()):
+        typer.echo(f"{name:<{width}}  {cls.summary}")
+
+
+@app.command()
+def models() -> None:
+    """List the models shipped inside the package."""
+    from ..models import embedded_models, load_model
+
+    for n, name in enumerate(embedded_models()):
+        model = load_model(name)
+        card = model.card.strip().splitlines()
+        title = card[0].lstrip("# ") if card else ""
+        tag = " (default)" if n == 0 else ""
+        typer.echo(
+            f"{name}{tag}: {model.image_size}x{model.image_size}, "
+            f"{model.num_parameters() / 1e6:.2f}M parameters. {title}"
+        )
+
+
+@app.command()
+def data(
+    name: Annotated[str, typer.Argument(help="Data set to fetch: emoji.")],
+    style: Annotated[str, typer.Option(help="google or twitter.")] = "google",
+) -> None:
+    """Fetch a data set into the cache (the emoji need npm and the npm registry)."""
+    from ..data.emoji import fetch_emoji, load_emoji
+
+    if name != "emoji":
+        fail(InpaintkitError(f"unknown data set {name!r}; choose: emoji"))
+    try:
+        folder = fetch_emoji(style)
+        sizes = {split: len(load_emoji(style, split, size=32)) for split in ("train", "test")}
+    except InpaintkitError as err:
+        fail(err)
+    typer.echo(f"{style} emoji in {folder}: {sizes['train']} train, {sizes['test']} test images")
