@@ -20,6 +20,7 @@ from inpaintkit.data.folder import ArrayDataset, ImageFolderDataset
 from inpaintkit.diffusion.schedules import make_betas
 from inpaintkit.errors import InpaintkitError
 from inpaintkit.models.store import load_safetensors
+from inpaintkit.networks.presets import PRESETS, Preset, get_preset, preset_from_dict
 from inpaintkit.train.checkpoint import (
     REQUIRED_KEYS,
     capture_rng_state,
@@ -39,7 +40,6 @@ from inpaintkit.train.ddpm import (
     train,
 )
 from inpaintkit.train.ema import EMA, ema_decay_at
-from inpaintkit.networks.presets import PRESETS, Preset, get_preset, preset_from_dict
 
 TEST_IMAGES = Path(__file__).parent / "data" / "emoji_test_64"
 

@@ -216,7 +216,11 @@ class GeneratorPreset:
 
 
 AnyPreset = Preset | ConditionalPreset | GeneratorPreset
-_CLASSES = {"prior": Preset, "conditional-diffusion": ConditionalPreset, "feedforward": GeneratorPreset}
+_CLASSES = {
+    "prior": Preset,
+    "conditional-diffusion": ConditionalPreset,
+    "feedforward": GeneratorPreset,
+}
 
 
 def preset_from_dict(data: dict) -> AnyPreset:

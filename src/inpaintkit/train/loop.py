@@ -99,9 +99,11 @@ class Networks:
         self.accelerator.backward(loss)
 
     def update(self, name: str, loss: torch.Tensor | None = None) -> None:
-        """Backward ``loss`` (if given), clip, step the optimizer and LR schedule of ``name``,
-        zero its gradients, update its EMA."""
+        """Backward ``loss`` (if given; gradients left on ``name`` by earlier backward passes,
+        e.g. a discriminator's from the generator's loss, are dropped first), clip, step the
+        optimizer and LR schedule of ``name``, zero its gradients, update its EMA."""
         if loss is not None:
+            self.optimizers[name].zero_grad(set_to_none=True)
             self.accelerator.backward(loss)
         if self.grad_clip > 0:
             self.accelerator.clip_grad_norm_(self.modules[name].parameters(), self.grad_clip)
@@ -243,9 +245,7 @@ def train(
     main_net = nets.names[0]
     for step in range(start_step, config.steps):
         tic = time.perf_counter()
-        batch = {
-            k: v.to(accelerator.device, non_blocking=True) for k, v in next(batches).items()
-        }
+        batch = {k: v.to(accelerator.device, non_blocking=True) for k, v in next(batches).items()}
         losses = objective.step(batch, generator)
         for name in loss_names:
             window[name] += losses[name]

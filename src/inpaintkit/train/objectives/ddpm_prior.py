@@ -96,6 +96,10 @@ class DDPMPrior(ObjectiveBase):
                 f"{preset.kind} preset"
             )
         self.options = parse_objective_options(DDPMPriorOptions, options, self.name)
+        self._init_process(preset)
+
+    def _init_process(self, preset: Preset) -> None:
+        """The preset, its loss and the diffusion tables (on the CPU until :meth:`bind`)."""
         self.preset = preset
         self.loss_fn = select_loss_fn(preset)
         self.betas = make_betas(preset.beta_schedule, preset.num_train_timesteps)
