@@ -366,3 +366,77 @@ def test_export_of_a_wave1_checkpoint_is_unchanged(tmp_path):
     assert canonical_sha256(out) == (
         "80c6a267367087016b686e0cb0b479a0fa64d03b7538afffdbc2b3beb630eb47"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# network presets of every kind, the discriminator, the CLI
+
+
+def test_conditional_and_generator_presets():
+    from inpaintkit.networks.presets import ConditionalPreset, GeneratorPreset
+
+    cond = get_preset("inpaint32-tiny")
+    assert isinstance(cond, ConditionalPreset) and cond.kind == "conditional-diffusion"
+    config = cond.unet_config()
+    assert config["in_channels"] == 7 and config["out_channels"] == 3
+    assert cond.to_dict()["kind"] == "conditional-diffusion"
+    assert "kind" not in get_preset("emoji32").to_dict()  # a prior's config.json is unchanged
+    gen = get_preset("encdec32-tiny")
+    assert isinstance(gen, GeneratorPreset) and gen.kind == "feedforward"
+    assert gen.generator["class"] == "EncoderDecoderGenerator"
+    assert gen.discriminators["patch"]["class"] == "PatchDiscriminator"
+    with pytest.raises(InpaintkitError, match="multiple"):
+        GeneratorPreset(name="bad", resolution=30, generator={"class": "G"}, multiple=4)
+    with pytest.raises(InpaintkitError, match="class"):
+        GeneratorPreset(name="bad", resolution=32, generator={"config": {}})
+
+
+def test_patch_discriminator_shapes_and_config():
+    from inpaintkit.networks.discriminators import PatchDiscriminator
+
+    torch.manual_seed(0)
+    disc = PatchDiscriminator(in_channels=4, width=8, depth=2)
+    assert disc.config == {"in_channels": 4, "width": 8, "depth": 2, "spectral_norm": False}
+    assert disc(torch.zeros(2, 4, 32, 32)).shape == (2, 1, 6, 6)  # 32 / 4 - 2
+    # convs 4->8, 8->16 (stride 2), 16->32, 32->1 (stride 1), 4x4 with bias; two GroupNorms
+    assert sum(p.numel() for p in disc.parameters()) == 520 + 2064 + 32 + 8224 + 64 + 513
+    rebuilt = PatchDiscriminator(**disc.config)
+    rebuilt.load_state_dict(disc.state_dict())
+    x = torch.randn(1, 4, 16, 16)
+    assert torch.equal(rebuilt(x), disc(x))
+    sn = PatchDiscriminator(in_channels=3, width=8, depth=1, spectral_norm=True)
+    assert sn(torch.zeros(1, 3, 16, 16)).shape == (1, 1, 6, 6)
+
+
+def test_config_json_of_other_objectives_records_them(tmp_path, emoji16):
+    from inpaintkit.networks.presets import ConditionalPreset
+
+    preset = ConditionalPreset.from_dict({**MICRO.to_dict(), "name": "micro16-inpaint"})
+    config = micro_config(
+        preset=preset, objective="conditional-ddpm", objective_options={"holes": "box"}, steps=2
+    )
+    train(config, emoji16, tmp_path / "run")
+    info = json.loads((tmp_path / "run" / "ckpt" / "config.json").read_text())
+    assert info["train"]["objective"] == "conditional-ddpm"
+    assert info["train"]["objective_options"] == {"holes": "box"}
+    assert info["train"]["preset"]["kind"] == "conditional-diffusion"
+    assert TrainConfig.from_dict(info["train"]).resolved_preset() == preset
+    assert "objective" not in micro_config().to_dict()  # the prior's config.json is unchanged
+
+
+def test_cli_trains_the_objective_of_the_preset(tmp_path):
+    from typer.testing import CliRunner
+
+    from inpaintkit.cli import app
+
+    out = tmp_path / "run"
+    args = ["train", str(TEST_IMAGES), "--preset", "inpaint32-tiny", "--steps", "1",
+            "--out", str(out), "--holes", "box", "--batch-size", "2", "-o", "progress=false",
+            "-o", "sample_every=0", "-o", "warmup_steps=1", "--threads", "1"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    info = json.loads((out / "ckpt" / "config.json").read_text())
+    assert info["train"]["objective"] == "conditional-ddpm"
+    assert info["train"]["objective_options"] == {"holes": "box"}
+    bad = CliRunner().invoke(app, [*args[:-2], "-O", "gan_loss=wgan", "--objective", "adversarial"])
+    assert bad.exit_code != 0 and "feedforward preset" in bad.output
