@@ -69,9 +69,11 @@ class Objective(Protocol):
     step(batch, generator): one optimizer step (or several, one per network); batch is a dict of
         [B, ...] tensors on ``updater.device``; every random draw comes from ``generator`` (or
         torch's global RNG for dropout). Returns {loss name: scalar tensor or float}.
-    preview(networks, batch, num_steps, seed): images for the sample grid: a tensor
-        [N, C, H, W] in [-1, 1], or a list of such tensors shown as rows. networks are the EMA
-        copies (raw modules where no EMA is kept); batch is a fixed batch of the data.
+    preview(networks, batch, *, num_samples, num_steps, seed): images for the sample grid: a
+        tensor [N, C, H, W] in [-1, 1], or a list of such tensors shown as rows. networks are
+        the EMA copies (raw modules where no EMA is kept); batch is a fixed batch of the first
+        ``num_samples`` items of the (wrapped) data, or None when the objective sets
+        ``preview_needs_data = False``; num_steps: sampler steps for diffusion objectives.
     state_dict() / load_state_dict(): anything beyond networks and optimizers (tensors and
         plain containers only).
     to_model(networks, source, card): a loaded model of the objective's kind (export).
@@ -89,7 +91,13 @@ class Objective(Protocol):
     def step(self, batch: dict[str, torch.Tensor], generator: torch.Generator) -> dict: ...
 
     def preview(
-        self, networks: dict[str, nn.Module], batch: dict, *, num_steps: int, seed: int
+        self,
+        networks: dict[str, nn.Module],
+        batch: dict | None,
+        *,
+        num_samples: int,
+        num_steps: int,
+        seed: int,
     ) -> torch.Tensor | list[torch.Tensor]: ...
 
     def state_dict(self) -> dict: ...
@@ -104,6 +112,7 @@ class ObjectiveBase:
 
     name = "?"
     loss_names: tuple[str, ...] = ("loss",)
+    preview_needs_data = True
     updater: Updater | None = None
 
     def bind(self, updater: Updater) -> None:
