@@ -12,7 +12,11 @@ from PIL import Image
 from ..diffusion.denoiser import Denoiser
 from ..diffusion.noise import randn
 from ..diffusion.process import GaussianDiffusion
-from ..diffusion.repaint import sample_repaint
+
+try:  # the samplers package (wave 2); the integrator may drop the fallback after the merge
+    from ..diffusion.samplers import sample_repaint
+except ImportError:  # pragma: no cover - before the samplers package is merged
+    from ..diffusion.repaint import sample_repaint
 
 
 @torch.no_grad()
@@ -38,7 +42,10 @@ def ddpm_sample(
     """
     device = torch.device(device) if device is not None else next(unet.parameters()).device
     diffusion = GaussianDiffusion.respaced(np.asarray(betas, dtype=np.float64), num_steps)
-    denoiser = Denoiser(lambda x, t, _labels: unet(x, t).sample, learned_variance=learned_variance)
+    # the network call takes no conditioning (positional labels or keyword extra_args: ignored)
+    denoiser = Denoiser(
+        lambda x, t, *_labels, **_cond: unet(x, t).sample, learned_variance=learned_variance
+    )
     x = randn(shape, generator, device=device)
     walk = list(range(diffusion.num_steps - 1, -1, -1)) + [-1]
     x = sample_repaint(
