@@ -122,7 +122,14 @@ class Adversarial(ObjectiveBase):
         return nets
 
     def wrap_data(self, data: Dataset, seed: int) -> Dataset:
-        return with_holes(data, self.options.holes, seed, self.preset, self.preset.channels)
+        data = with_holes(data, self.options.holes, seed, self.preset, self.preset.channels)
+        missing = [name for name in self.preset.extra_inputs if name not in data[0]]
+        if missing:
+            raise InpaintkitError(
+                f"preset {self.preset.name!r} takes the extra inputs {self.preset.extra_inputs}; "
+                f"the data items lack {missing} (add them with HoledDataset(extras=...))"
+            )
+        return data
 
     def generate(self, generator: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """G(known * keep, hole, *extras in ``preset.extra_inputs`` order) [B, C, H, W]."""
