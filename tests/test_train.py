@@ -465,3 +465,48 @@ def test_cli_trains_the_objective_of_the_preset(tmp_path):
     assert info["train"]["objective_options"] == {"holes": "box"}
     bad = CliRunner().invoke(app, [*args[:-2], "-O", "gan_loss=wgan", "--objective", "adversarial"])
     assert bad.exit_code != 0 and "feedforward preset" in bad.output
+
+
+def test_resume_after_kill_9_is_bitwise_identical(tmp_path, emoji16):
+    """A real SIGKILL: a training process is killed once it has written a checkpoint (maybe in
+    the middle of the next one); resuming ends with the weights of an uninterrupted run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = f"""
+import torch
+torch.set_num_threads(1)
+from pathlib import Path
+from inpaintkit.data.folder import ImageFolderDataset
+from inpaintkit.networks.presets import Preset
+from inpaintkit.train.config import TrainConfig
+from inpaintkit.train.loop import train
+preset = Preset.from_dict({MICRO.to_dict()!r})
+config = TrainConfig(preset=preset, steps=16, batch_size=8, lr=2e-3, warmup_steps=2,
+    ema_decay=0.9, checkpoint_every=2, keep_checkpoints=2, sample_every=0, log_every=2,
+    progress=False, seed=3)
+train(config, ImageFolderDataset({str(TEST_IMAGES)!r}, 16), Path({str(tmp_path / "b")!r}),
+      resume=True)
+"""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(step >= 4 for step, _ in list_checkpoints(tmp_path / "b" / "ckpt")):
+            break
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    killed_at = latest_checkpoint(tmp_path / "b" / "ckpt")
+    assert killed_at is not None
+    config = micro_config(steps=16, checkpoint_every=2, keep_checkpoints=2, log_every=2)
+    resumed = train(config, emoji16, tmp_path / "b", resume=True)
+    straight = train(config, emoji16, tmp_path / "a")
+    a, b = load_checkpoint(straight), load_checkpoint(resumed)
+    for name, tensor in a["model"].items():
+        assert torch.equal(tensor, b["model"][name]), name
+    for name, tensor in a["ema"]["module"].items():
+        assert torch.equal(tensor, b["ema"]["module"][name]), name
