@@ -292,7 +292,7 @@ def test_fashion_mnist_reads_idx_and_explains_a_missing_package(tmp_path):
     import gzip
 
     from inpaintkit.data.fashion import load_fashion_mnist
-    from inpaintkit.train.ddpm import make_dataset
+    from inpaintkit.data.specs import make_dataset
 
     pixels = np.arange(3 * 28 * 28, dtype=np.uint32).astype(np.uint8).reshape(3, 28, 28)
     header = np.array([0x803, 3, 28, 28], dtype=">i4").tobytes()
@@ -309,3 +309,49 @@ def test_fashion_mnist_reads_idx_and_explains_a_missing_package(tmp_path):
         load_fashion_mnist("train", root=tmp_path)
     with pytest.raises(InpaintkitError, match="train or test"):
         make_dataset("fashion-mnist:valid", 32)
+
+
+# ---------------------------------------------------------------------------------------------
+# datasets that yield (image, hole, extra inputs)
+
+
+def test_holed_dataset_items_are_seeded_by_seed_epoch_index():
+    from inpaintkit.data.holed import HoledDataset
+    from inpaintkit.masks import get_holes
+
+    images = ArrayDataset(np.random.default_rng(0).integers(0, 256, (4, 16, 16, 3), np.uint8))
+    data = HoledDataset(images, get_holes("thick"), seed=7)
+    item = data[2]
+    assert set(item) == {"image", "hole"}
+    assert item["image"].shape == (3, 16, 16) and item["hole"].shape == (1, 16, 16)
+    assert item["hole"].dtype == torch.float32 and set(item["hole"].unique().tolist()) <= {0, 1}
+    assert torch.equal(item["image"], images[2])
+    expected = get_holes("thick")(np.random.default_rng((7, 0, 2, 0x401E)), (16, 16))
+    assert torch.equal(item["hole"][0], torch.from_numpy(expected).float())
+    assert torch.equal(data.item(2, 3)["hole"], data.item(2, 3)["hole"])  # pure function
+    assert not torch.equal(data.item(2, 0)["hole"], data.item(2, 1)["hole"])  # new epoch
+    assert not torch.equal(
+        data.item(2, 0)["hole"], HoledDataset(images, get_holes("thick"), 8)[2]["hole"]
+    )
+
+
+def test_holed_dataset_extra_inputs_and_errors():
+    from inpaintkit.data.holed import HoledDataset
+    from inpaintkit.masks import get_holes
+
+    images = ArrayDataset(np.zeros((2, 8, 8, 3), np.uint8))
+
+    def border(item, rng):
+        return item["hole"] * 0.5 + float(rng.integers(2))
+
+    data = HoledDataset(images, get_holes("half"), extras={"sketch": border})
+    item = data[0]
+    assert item["sketch"].shape == (1, 8, 8)
+    assert torch.equal(item["sketch"] - item["sketch"].min(), item["hole"] * 0.5)
+    with pytest.raises(InpaintkitError, match="hole"):
+        HoledDataset(images, get_holes("half"), extras={"hole": border})
+    with pytest.raises(InpaintkitError, match="hole generator"):
+        HoledDataset(images, "half")
+    bad = HoledDataset(images, lambda rng, shape: np.zeros((4, 4), bool))
+    with pytest.raises(InpaintkitError, match="gave"):
+        bad[0]

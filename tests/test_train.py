@@ -20,6 +20,7 @@ from inpaintkit.data.folder import ArrayDataset, ImageFolderDataset
 from inpaintkit.diffusion.schedules import make_betas
 from inpaintkit.errors import InpaintkitError
 from inpaintkit.models.store import load_safetensors
+from inpaintkit.networks.presets import PRESETS, Preset, get_preset, preset_from_dict
 from inpaintkit.train.checkpoint import (
     REQUIRED_KEYS,
     capture_rng_state,
@@ -39,7 +40,6 @@ from inpaintkit.train.ddpm import (
     train,
 )
 from inpaintkit.train.ema import EMA, ema_decay_at
-from inpaintkit.train.presets import PRESETS, Preset, get_preset
 
 TEST_IMAGES = Path(__file__).parent / "data" / "emoji_test_64"
 
@@ -116,7 +116,7 @@ def test_presets_layouts_and_sizes():
     assert e64.up_block_types == ("AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D", "UpBlock2D")
     assert {"emoji32-tiny", "emoji32", "emoji64"} <= set(PRESETS)
     for preset in PRESETS.values():
-        assert Preset.from_dict(json.loads(json.dumps(preset.to_dict()))) == preset
+        assert preset_from_dict(json.loads(json.dumps(preset.to_dict()))) == preset
     with pytest.raises(InpaintkitError, match="emoji32-tiny"):
         get_preset("emoji128")
     with pytest.raises(InpaintkitError, match="attention"):
@@ -128,7 +128,7 @@ def test_learned_variance_preset_has_6_outputs_and_the_hybrid_loss():
         name="lv", resolution=16, block_out_channels=(16,), learned_variance=True, mid_block=False
     )
     assert preset.unet_config()["out_channels"] == 6
-    assert preset.diffusion_config().learned_variance
+    assert preset.process_config()["learned_variance"]
     x0 = torch.zeros(2, 3, 4, 4)
     out = torch.zeros(2, 6, 4, 4)  # eps = 0, v = 0: the log-variance halfway between the bounds
     t = torch.tensor([5, 500])
@@ -336,3 +336,177 @@ def test_bad_config_values_are_errors():
         TrainConfig(sample_steps=100)
     with pytest.raises(InpaintkitError, match="steps"):
         TrainConfig(steps=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# the refactor keeps the DDPM prior's export
+
+
+def canonical_sha256(path: Path) -> str:
+    """sha256 of a .safetensors file with its JSON header re-serialised with sorted keys:
+    safetensors writes the metadata map in a per-process random order (a Rust HashMap), so the
+    raw bytes of one export differ from run to run; the header's content and the tensor data
+    do not."""
+    import hashlib
+    import struct
+
+    raw = Path(path).read_bytes()
+    (size,) = struct.unpack("<Q", raw[:8])
+    digest = hashlib.sha256(json.dumps(json.loads(raw[8 : 8 + size]), sort_keys=True).encode())
+    digest.update(raw[8 + size :])
+    return digest.hexdigest()
+
+
+def tensor_sha256(path: Path) -> str:
+    """sha256 over (name without a "unet." prefix, dtype, bytes) of every tensor, by name."""
+    import hashlib
+
+    from safetensors import safe_open
+
+    digest = hashlib.sha256()
+    with safe_open(str(path), "pt") as f:
+        for short, key in sorted((k.removeprefix("unet."), k) for k in f.keys()):
+            tensor = f.get_tensor(key)
+            digest.update(short.encode() + str(tensor.dtype).encode())
+            digest.update(tensor.numpy().tobytes())
+    return digest.hexdigest()
+
+
+def test_export_of_a_wave1_checkpoint_is_unchanged(tmp_path):
+    """tests/data/train_ddpm_run holds the EMA of a 3-step run of the wave-1 trainer (a 16x16
+    two-level UNet, T = 100), exported by the wave-1 code with the digests below. The loop +
+    objective export writes the same tensors (bit for bit) and, while ``save_model`` writes the
+    "inpaintkit-1" format, the same file up to the order of the header's keys."""
+    from safetensors import safe_open
+
+    run = Path(__file__).parent / "data" / "train_ddpm_run"
+    out = export_model(run, tmp_path / "m.safetensors", card="tiny card")
+    assert tensor_sha256(out) == "fa06a861cb0565e7aac41d825548b90e7693c7261bbd8f34df58cc83d0c79f63"
+    with safe_open(str(out), "pt") as f:
+        file_format = f.metadata()["format"]
+    if file_format == "inpaintkit-1":
+        assert canonical_sha256(out) == (
+            "80c6a267367087016b686e0cb0b479a0fa64d03b7538afffdbc2b3beb630eb47"
+        )
+    model = load_safetensors(out)
+    assert model.card == "tiny card" and model.config.num_train_timesteps == 100
+    assert tuple(model.unet.config.block_out_channels) == (8, 16)
+
+
+# ---------------------------------------------------------------------------------------------
+# network presets of every kind, the discriminator, the CLI
+
+
+def test_conditional_and_generator_presets():
+    from inpaintkit.networks.presets import ConditionalPreset, GeneratorPreset
+
+    cond = get_preset("inpaint32-tiny")
+    assert isinstance(cond, ConditionalPreset) and cond.kind == "conditional-diffusion"
+    config = cond.unet_config()
+    assert config["in_channels"] == 7 and config["out_channels"] == 3
+    assert cond.to_dict()["kind"] == "conditional-diffusion"
+    assert "kind" not in get_preset("emoji32").to_dict()  # a prior's config.json is unchanged
+    gen = get_preset("encdec32-tiny")
+    assert isinstance(gen, GeneratorPreset) and gen.kind == "feedforward"
+    assert gen.generator["class"] == "EncoderDecoderGenerator"
+    assert gen.discriminators["patch"]["class"] == "PatchDiscriminator"
+    with pytest.raises(InpaintkitError, match="multiple"):
+        GeneratorPreset(name="bad", resolution=30, generator={"class": "G"}, multiple=4)
+    with pytest.raises(InpaintkitError, match="class"):
+        GeneratorPreset(name="bad", resolution=32, generator={"config": {}})
+
+
+def test_patch_discriminator_shapes_and_config():
+    from inpaintkit.networks.discriminators import PatchDiscriminator
+
+    torch.manual_seed(0)
+    disc = PatchDiscriminator(in_channels=4, width=8, depth=2)
+    assert disc.config == {"in_channels": 4, "width": 8, "depth": 2, "spectral_norm": False}
+    assert disc(torch.zeros(2, 4, 32, 32)).shape == (2, 1, 6, 6)  # 32 / 4 - 2
+    # convs 4->8, 8->16 (stride 2), 16->32, 32->1 (stride 1), 4x4 with bias; two GroupNorms
+    assert sum(p.numel() for p in disc.parameters()) == 520 + 2064 + 32 + 8224 + 64 + 513
+    rebuilt = PatchDiscriminator(**disc.config)
+    rebuilt.load_state_dict(disc.state_dict())
+    x = torch.randn(1, 4, 16, 16)
+    assert torch.equal(rebuilt(x), disc(x))
+    sn = PatchDiscriminator(in_channels=3, width=8, depth=1, spectral_norm=True)
+    assert sn(torch.zeros(1, 3, 16, 16)).shape == (1, 1, 6, 6)
+
+
+def test_config_json_of_other_objectives_records_them(tmp_path, emoji16):
+    from inpaintkit.networks.presets import ConditionalPreset
+
+    preset = ConditionalPreset.from_dict({**MICRO.to_dict(), "name": "micro16-inpaint"})
+    config = micro_config(
+        preset=preset, objective="conditional-ddpm", objective_options={"holes": "box"}, steps=2
+    )
+    train(config, emoji16, tmp_path / "run")
+    info = json.loads((tmp_path / "run" / "ckpt" / "config.json").read_text())
+    assert info["train"]["objective"] == "conditional-ddpm"
+    assert info["train"]["objective_options"] == {"holes": "box"}
+    assert info["train"]["preset"]["kind"] == "conditional-diffusion"
+    assert TrainConfig.from_dict(info["train"]).resolved_preset() == preset
+    assert "objective" not in micro_config().to_dict()  # the prior's config.json is unchanged
+
+
+def test_cli_trains_the_objective_of_the_preset(tmp_path):
+    from typer.testing import CliRunner
+
+    from inpaintkit.cli import app
+
+    out = tmp_path / "run"
+    args = ["train", str(TEST_IMAGES), "--preset", "inpaint32-tiny", "--steps", "1",
+            "--out", str(out), "--holes", "box", "--batch-size", "2", "-o", "progress=false",
+            "-o", "sample_every=0", "-o", "warmup_steps=1", "--threads", "1"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    info = json.loads((out / "ckpt" / "config.json").read_text())
+    assert info["train"]["objective"] == "conditional-ddpm"
+    assert info["train"]["objective_options"] == {"holes": "box"}
+    bad = CliRunner().invoke(app, [*args[:-2], "-O", "gan_loss=wgan", "--objective", "adversarial"])
+    assert bad.exit_code != 0 and "feedforward preset" in bad.output
+
+
+def test_resume_after_kill_9_is_bitwise_identical(tmp_path, emoji16):
+    """A real SIGKILL: a training process is killed once it has written a checkpoint (maybe in
+    the middle of the next one); resuming ends with the weights of an uninterrupted run."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = f"""
+import torch
+torch.set_num_threads(1)
+from pathlib import Path
+from inpaintkit.data.folder import ImageFolderDataset
+from inpaintkit.networks.presets import Preset
+from inpaintkit.train.config import TrainConfig
+from inpaintkit.train.loop import train
+preset = Preset.from_dict({MICRO.to_dict()!r})
+config = TrainConfig(preset=preset, steps=16, batch_size=8, lr=2e-3, warmup_steps=2,
+    ema_decay=0.9, checkpoint_every=2, keep_checkpoints=2, sample_every=0, log_every=2,
+    progress=False, seed=3)
+train(config, ImageFolderDataset({str(TEST_IMAGES)!r}, 16), Path({str(tmp_path / "b")!r}),
+      resume=True)
+"""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(step >= 4 for step, _ in list_checkpoints(tmp_path / "b" / "ckpt")):
+            break
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    killed_at = latest_checkpoint(tmp_path / "b" / "ckpt")
+    assert killed_at is not None
+    config = micro_config(steps=16, checkpoint_every=2, keep_checkpoints=2, log_every=2)
+    resumed = train(config, emoji16, tmp_path / "b", resume=True)
+    straight = train(config, emoji16, tmp_path / "a")
+    a, b = load_checkpoint(straight), load_checkpoint(resumed)
+    for name, tensor in a["model"].items():
+        assert torch.equal(tensor, b["model"][name]), name
+    for name, tensor in a["ema"]["module"].items():
+        assert torch.equal(tensor, b["ema"]["module"][name]), name

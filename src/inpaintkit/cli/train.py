@@ -11,12 +11,29 @@ from ..errors import InpaintkitError
 from .app import app, fail, parse_key_values
 
 
+def _raw_key_values(pairs: list[str]) -> dict[str, str]:
+    """KEY=VALUE strings as a dict of strings (the objective converts them to its types)."""
+    parsed = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise InpaintkitError(f"--objective-option takes KEY=VALUE, got {pair!r}")
+        parsed[key.replace("-", "_")] = text
+    return parsed
+
+
 @app.command()
 def train(
     data: Annotated[
         str, typer.Argument(help="emoji[:STYLE[:SPLIT]] | fashion-mnist[:SPLIT] | folder.")
     ],
-    preset: Annotated[str, typer.Option(help="Named network + process preset.")] = "emoji32",
+    preset: Annotated[str, typer.Option(help="Named network preset.")] = "emoji32",
+    objective: Annotated[
+        str | None,
+        typer.Option(
+            help="ddpm-prior | conditional-ddpm | adversarial (default: by the preset's kind)."
+        ),
+    ] = None,
     steps: Annotated[int, typer.Option(help="Total optimizer steps.")] = 10_000,
     out: Annotated[Path, typer.Option(help="Run folder (checkpoints, log, samples).")] = Path(
         "runs/ddpm"
@@ -24,6 +41,10 @@ def train(
     resume: Annotated[bool, typer.Option(help="Continue from the newest checkpoint.")] = False,
     batch_size: Annotated[int | None, typer.Option(help="Global batch [preset's].")] = None,
     lr: Annotated[float | None, typer.Option(help="Peak learning rate.")] = None,
+    holes: Annotated[
+        str | None,
+        typer.Option(help="Hole generator of objectives with holes, e.g. thin+thick:2."),
+    ] = None,
     threads: Annotated[
         int | None, typer.Option(help="CPU threads (1 on a busy machine is much faster).")
     ] = None,
@@ -31,15 +52,26 @@ def train(
         list[str] | None,
         typer.Option("--option", "-o", help="Any TrainConfig field as KEY=VALUE (repeatable)."),
     ] = None,
+    objective_option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--objective-option", "-O", help="An objective option as KEY=VALUE (repeatable)."
+        ),
+    ] = None,
 ) -> None:
-    """Train an unconditional DDPM with accelerate (CPU, GPU, or `accelerate launch` for several);
+    """Train a model with accelerate (CPU, GPU, or `accelerate launch` for several): a DDPM
+    prior by default, a conditional diffusion model or an adversarial feed-forward generator;
     checkpoints every few minutes, resumes exactly with --resume."""
-    from ..train.ddpm import run_training
+    from ..train.export import run_training
 
     try:
+        objective_options = _raw_key_values(objective_option or [])
+        if holes is not None:
+            objective_options["holes"] = holes
         last = run_training(
             data, preset=preset, steps=steps, out=out, resume=resume, batch_size=batch_size,
-            lr=lr, num_threads=threads, **parse_key_values(option or []),
+            lr=lr, objective=objective, num_threads=threads,
+            objective_options=objective_options, **parse_key_values(option or []),
         )  # fmt: skip
     except InpaintkitError as err:
         fail(err)
@@ -52,8 +84,9 @@ def export(
     path: Annotated[Path, typer.Argument(help="Output .safetensors (EMA weights, fp16).")],
     card: Annotated[Path | None, typer.Option(help="Model card (markdown) to embed.")] = None,
 ) -> None:
-    """Export a run's EMA weights as one inpaintkit .safetensors file, usable with --model."""
-    from ..train.ddpm import export_model
+    """Export a run's EMA weights as one inpaintkit .safetensors file, usable with --model
+    (any objective: the file says the model's kind)."""
+    from ..train.export import export_model
 
     try:
         written = export_model(run, path, card=card.read_text() if card else "")

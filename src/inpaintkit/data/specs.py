@@ -1,0 +1,36 @@
+"""Training data sets from a spec string (the CLI's DATA argument)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from torch.utils.data import Dataset
+
+from ..errors import InpaintkitError
+
+
+def make_dataset(spec: str, resolution: int, cache_dir: Path | None = None) -> Dataset:
+    """A training data set from a spec string.
+
+    "emoji" (google, train split), "emoji:<style>" (google|twitter), "emoji:<style>:<split>"
+    (train|test|all): :class:`ArrayDataset` of the emoji at ``resolution`` (32 or 64).
+    "fashion-mnist[:train|test]": Debian's Fashion-MNIST, grey on three channels.
+    Anything else is a folder path: :class:`ImageFolderDataset` at ``resolution``.
+    Items: float32 [3, resolution, resolution] in [-1, 1].
+    """
+    from .emoji import load_emoji
+    from .folder import ArrayDataset, ImageFolderDataset
+
+    if spec == "fashion-mnist" or spec.startswith("fashion-mnist:"):
+        from .fashion import load_fashion_mnist
+
+        split = spec.partition(":")[2] or "train"
+        return ArrayDataset(load_fashion_mnist(split, size=resolution))
+    if spec == "emoji" or spec.startswith("emoji:"):
+        parts = spec.split(":")
+        if len(parts) > 3:
+            raise InpaintkitError(f"bad data spec {spec!r}; use emoji[:style[:split]]")
+        style = parts[1] if len(parts) > 1 else "google"
+        split = parts[2] if len(parts) > 2 else "train"
+        return ArrayDataset(load_emoji(style, split, size=resolution, cache_dir=cache_dir))
+    return ImageFolderDataset(Path(spec), resolution)

@@ -1,0 +1,158 @@
+"""The Objective protocol: what the one training loop (``train.loop``) asks of an objective.
+
+An objective says which networks it trains (:class:`TrainedNetwork`: the module, its optimizer
+settings, whether it keeps an EMA), computes the losses of one step and updates its networks
+through the loop's :class:`Updater` (several optimizers per step are fine: a GAN updates its
+discriminators, then its generator), draws preview images, and turns trained networks into a
+loaded model of its kind for export.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from ...errors import InpaintkitError
+
+
+@dataclass
+class TrainedNetwork:
+    """A network an objective trains, with its optimizer settings.
+
+    module: the freshly initialised network. lr, betas, weight_decay: AdamW settings; None takes
+    the TrainConfig's (lr, adam_betas, weight_decay). ema: keep an EMA of its weights (the EMA
+    is what is exported and previewed); discriminators usually do not.
+    """
+
+    module: nn.Module
+    lr: float | None = None
+    betas: tuple[float, float] | None = None
+    weight_decay: float | None = None
+    ema: bool = True
+
+
+@runtime_checkable
+class Updater(Protocol):
+    """What the loop hands an objective for one step (bound before the first step).
+
+    device: where batches live. module(name): the (accelerate-prepared) trainable network.
+    backward(loss): ``accelerator.backward``. update(name, loss=None): backward ``loss`` if
+    given, clip the network's gradients, step its optimizer and LR schedule, zero its
+    gradients and update its EMA.
+    """
+
+    device: torch.device
+
+    def module(self, name: str) -> nn.Module: ...
+
+    def backward(self, loss: torch.Tensor) -> None: ...
+
+    def update(self, name: str, loss: torch.Tensor | None = None) -> None: ...
+
+
+@runtime_checkable
+class Objective(Protocol):
+    """A training objective (see the module docstring).
+
+    name: the registry name. loss_names: the keys ``step`` returns, in log-column order.
+    build_networks(): called once by the loop after it seeded torch's global RNG; returns
+        name -> TrainedNetwork (the first is the "main" network whose LR is logged).
+    bind(updater): called by the loop before the first step.
+    wrap_data(data, seed): the data set the loop iterates (e.g. holes added), items are dicts
+        {"image": [C,H,W] in [-1,1], "hole": [1,H,W] 1 = hole, <extra inputs>}.
+    step(batch, generator): one optimizer step (or several, one per network); batch is a dict of
+        [B, ...] tensors on ``updater.device``; every random draw comes from ``generator`` (or
+        torch's global RNG for dropout). Returns {loss name: scalar tensor or float}.
+    preview(networks, batch, *, num_samples, num_steps, seed): images for the sample grid: a
+        tensor [N, C, H, W] in [-1, 1], or a list of such tensors shown as rows. networks are
+        the EMA copies (raw modules where no EMA is kept); batch is a fixed batch of the first
+        ``num_samples`` items of the (wrapped) data, or None when the objective sets
+        ``preview_needs_data = False``; num_steps: sampler steps for diffusion objectives.
+    state_dict() / load_state_dict(): anything beyond networks and optimizers (tensors and
+        plain containers only).
+    to_model(networks, source, card): a loaded model of the objective's kind (export).
+    """
+
+    name: str
+    loss_names: tuple[str, ...]
+
+    def build_networks(self) -> dict[str, TrainedNetwork]: ...
+
+    def bind(self, updater: Updater) -> None: ...
+
+    def wrap_data(self, data: Dataset, seed: int) -> Dataset: ...
+
+    def step(self, batch: dict[str, torch.Tensor], generator: torch.Generator) -> dict: ...
+
+    def preview(
+        self,
+        networks: dict[str, nn.Module],
+        batch: dict | None,
+        *,
+        num_samples: int,
+        num_steps: int,
+        seed: int,
+    ) -> torch.Tensor | list[torch.Tensor]: ...
+
+    def state_dict(self) -> dict: ...
+
+    def load_state_dict(self, state: dict) -> None: ...
+
+    def to_model(self, networks: dict[str, nn.Module], *, source: str, card: str) -> Any: ...
+
+
+class ObjectiveBase:
+    """Defaults for the optional parts of :class:`Objective`."""
+
+    name = "?"
+    loss_names: tuple[str, ...] = ("loss",)
+    preview_needs_data = True
+    updater: Updater | None = None
+
+    def bind(self, updater: Updater) -> None:
+        self.updater = updater
+
+    def wrap_data(self, data: Dataset, seed: int) -> Dataset:
+        return data
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state:
+            raise InpaintkitError(f"objective {self.name!r} keeps no state, got {sorted(state)}")
+
+
+def parse_objective_options(cls: type, values: Mapping[str, object] | None, objective: str):
+    """Build the frozen dataclass ``cls`` from ``values``; strings (CLI ``-o``) are converted to
+    the field's default type. Unknown names and bad values are InpaintkitErrors naming them."""
+    values = dict(values or {})
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise InpaintkitError(
+            f"objective {objective!r} has no option {unknown[0]!r}; its options: {sorted(fields)}"
+        )
+    converted = {}
+    for name, value in values.items():
+        default = fields[name].default
+        if isinstance(value, str) and not isinstance(default, str) and default is not None:
+            try:
+                if isinstance(default, bool):
+                    if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                        raise ValueError(value)
+                    value = value.lower() in ("true", "1", "yes")
+                else:
+                    value = type(default)(value)
+            except ValueError:
+                raise InpaintkitError(
+                    f"objective option {name}={value!r} is not a {type(default).__name__}"
+                ) from None
+        converted[name] = value
+    return cls(**converted)
