@@ -8,7 +8,7 @@ from PIL import Image
 
 import inpaintkit
 from inpaintkit.errors import InpaintkitError
-from inpaintkit.methods import Job, RePaint, RePaintOptions, run_inpainter
+from inpaintkit.methods import Job, RePaint, RePaintOptions, run_method
 from inpaintkit.models import DiffusionModel
 
 FAST = {"steps": 8, "jump_length": 2, "resamplings": 2, "progress": False}
@@ -51,8 +51,8 @@ def test_batch_of_inputs_with_different_holes(tiny_model: DiffusionModel) -> Non
     method = RePaint(options, model=tiny_model, progress=False)
     holes = [_hole(), np.fliplr(_hole()).copy(), np.zeros((16, 16), bool)]
     jobs = [Job(_image(n), h) for n, h in enumerate(holes)]
-    together = run_inpainter(method, jobs, samples=2, seed=1, batch_size=8)
-    one_by_one = run_inpainter(method, jobs, samples=2, seed=1, batch_size=1)
+    together = run_method(method, jobs, samples=2, seed=1, batch_size=8)
+    one_by_one = run_method(method, jobs, samples=2, seed=1, batch_size=1)
     for job, outs in zip(jobs, together):
         for out in outs:
             assert np.array_equal(np.asarray(out)[~job.hole], np.asarray(job.image)[~job.hole])

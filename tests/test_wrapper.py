@@ -286,3 +286,13 @@ def test_cli_strategy_crop(tmp_path: Path, tiny_model: DiffusionModel) -> None:
     both = [*args, "--resize", "--strategy", "crop", "--out", out]
     clash = CliRunner().invoke(app, [str(a) for a in both])
     assert clash.exit_code == 2 and "--resize is --strategy resize" in clash.output
+
+
+def test_crop_of_a_model_sized_image_is_original() -> None:
+    image, hole = _photo(16, 16), _square_hole((16, 16), 3, 9, 6)
+    outs = [
+        run_method(Fake(image_size=16, value=None), [Job(image, hole)], seed=2, strategy=s)[0][0]
+        for s in ("crop", "original", "auto")
+    ]
+    assert outs[0].tobytes() == outs[1].tobytes() == outs[2].tobytes()
+    assert outs[0].tobytes() != image.tobytes()
