@@ -29,8 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
-from scipy.sparse.csgraph import connected_components
 
 from ..errors import InpaintkitError
 
@@ -137,6 +135,9 @@ def hole_regions(hole: np.ndarray) -> tuple[list[Box], np.ndarray]:
     merged box may reach a third). Returns (boxes, regions): one box per merged region, in the
     order of the regions' first pixels in raster order, and int [H, W] the index of each hole
     pixel's region (-1 on known pixels)."""
+    from scipy import ndimage  # imported when needed: it costs a CLI start 0.2 s
+    from scipy.sparse.csgraph import connected_components
+
     labels, count = ndimage.label(hole, structure=np.ones((3, 3), bool))
     boxes = np.array(
         [(s[0].start, s[1].start, s[0].stop, s[1].stop) for s in ndimage.find_objects(labels)],
@@ -240,6 +241,8 @@ def feather_weights(hole: np.ndarray, feather: int) -> np.ndarray | None:
         return None
     if hole.all():
         return np.ones(hole.shape)
+    from scipy import ndimage
+
     return np.minimum(ndimage.distance_transform_edt(hole) / (feather + 1), 1.0)
 
 
