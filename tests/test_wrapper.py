@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 import inpaintkit
 from inpaintkit.errors import InpaintkitError
 from inpaintkit.io import input_to_tensor
-from inpaintkit.methods import Job, run_method, sample_seed
+from inpaintkit.methods import Job, plan_jobs, run_method, sample_seed
 from inpaintkit.methods.strategy import (
     cut,
     default_margin,
@@ -296,3 +296,17 @@ def test_crop_of_a_model_sized_image_is_original() -> None:
     ]
     assert outs[0].tobytes() == outs[1].tobytes() == outs[2].tobytes()
     assert outs[0].tobytes() != image.tobytes()
+
+
+def test_plan_jobs_counts_the_pieces_a_dry_run_would_sample() -> None:
+    shape = (48, 64)
+    jobs = [
+        Job(_photo(64, 48), _square_hole(shape, 2, 2, 4) | _square_hole(shape, 40, 55, 5)),
+        Job(_photo(64, 48), np.zeros(shape, bool)),
+        Job(_photo(16, 16), _square_hole((16, 16), 3, 3, 3)),
+    ]
+    fake = Fake(image_size=16)
+    assert [len(p) for p in plan_jobs(fake, jobs)] == [2, 0, 1]
+    assert [len(p) for p in plan_jobs(fake, jobs, resize=True)] == [1, 0, 1]
+    with pytest.raises(InpaintkitError, match="works at 16x16 but the image is 64x48"):
+        plan_jobs(fake, jobs, strategy="original")

@@ -11,7 +11,7 @@ from .fast import DDNM, RePaintFast
 from .pde import PDEDiffusion
 from .repaint import RePaint, RePaintOptions
 from .strategy import STRATEGIES
-from .wrapper import Job, fill_batch, run_inpainter, run_method, sample_seed
+from .wrapper import Job, fill_batch, plan_jobs, run_inpainter, run_method, sample_seed
 
 # RePaint and its Table 4 ablation, the fast samplers (about 230 NFE), then the survey's
 # classical baselines (sections 2.1-2.2)
@@ -48,6 +48,7 @@ __all__ = [
     "STRATEGIES",
     "fill_batch",
     "get_method",
+    "plan_jobs",
     "run_inpainter",
     "run_method",
     "sample_seed",

@@ -91,26 +91,14 @@ def run_method(
     ``callback`` gets the method's step reports plus "rows", the (input, sample) of each batch
     row, and "pieces", its (input, sample, piece).
     """
-    if resize:
-        if strategy not in ("auto", "resize"):
-            raise InpaintkitError(f"resize=True is strategy 'resize'; it contradicts {strategy!r}")
-        strategy = "resize"
-    check_strategy(strategy)
     if samples < 1:
         raise InpaintkitError(f"samples must be >= 1, got {samples}")
     if batch_size < 1:
         raise InpaintkitError(f"batch_size must be >= 1, got {batch_size}")
-    _check_jobs(method, jobs)
-    size = getattr(method, "image_size", None)
-    multiple = getattr(method, "multiple", None) or 1
     weights = [feather_weights(job.hole, feather) for job in jobs]
-    pieces: list[list[Piece]] = []
+    pieces = plan_jobs(method, jobs, strategy=strategy, resize=resize, crop_margin=crop_margin)
     working: dict[tuple[int, int], Job] = {}  # (input, piece) -> the method's view of it
     for n, job in enumerate(jobs):
-        chosen = resolve_strategy(strategy, size, *job.image.size)
-        pieces.append(
-            plan(job.hole, chosen, image_size=size, multiple=multiple, margin=crop_margin)
-        )
         image = np.asarray(job.image)
         for c, piece in enumerate(pieces[n]):
             working[n, c] = Job(
@@ -143,6 +131,36 @@ def run_method(
 
 run_inpainter = run_method
 """The wave-1 name of :func:`run_method`."""
+
+
+def plan_jobs(
+    method: Inpainter,
+    jobs: list[Job],
+    *,
+    strategy: str = "auto",
+    resize: bool = False,
+    crop_margin: int | None = None,
+) -> list[list[Piece]]:
+    """The pieces run_method cuts each job into (arguments as there), after checking the jobs;
+    a job's method rows are ``samples * len(pieces)`` (what --dry-run counts)."""
+    if resize:
+        if strategy not in ("auto", "resize"):
+            raise InpaintkitError(f"resize=True is strategy 'resize'; it contradicts {strategy!r}")
+        strategy = "resize"
+    check_strategy(strategy)
+    _check_jobs(method, jobs)
+    size = getattr(method, "image_size", None)
+    multiple = getattr(method, "multiple", None) or 1
+    return [
+        plan(
+            job.hole,
+            resolve_strategy(strategy, size, *job.image.size),
+            image_size=size,
+            multiple=multiple,
+            margin=crop_margin,
+        )
+        for job in jobs
+    ]
 
 
 def fill_batch(
