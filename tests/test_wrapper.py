@@ -63,6 +63,8 @@ class Fake:
                 "inputs": inputs,
             }
         )
+        if self.value == "identity":  # gives back what it got, hole pixels included
+            return known.clone()
         if self.value is None:  # noise everywhere, known pixels included
             g = generators[0]
             return torch.rand(known.shape, generator=g) * 2 - 1
@@ -310,3 +312,25 @@ def test_plan_jobs_counts_the_pieces_a_dry_run_would_sample() -> None:
     assert [len(p) for p in plan_jobs(fake, jobs, resize=True)] == [1, 0, 1]
     with pytest.raises(InpaintkitError, match="works at 16x16 but the image is 64x48"):
         plan_jobs(fake, jobs, strategy="original")
+
+
+@pytest.mark.parametrize(
+    ("hole_box", "size"),
+    [((200, 300, 40), 16), ((0, 630, 10), 16), ((100, 50, 8), 32), ((440, 0, 40), None)],
+)
+def test_crops_go_back_where_they_came_from(hole_box, size) -> None:
+    """A method that returns its input: the hole gets the input's own pixels back (through a
+    Lanczos resize down and up where the crop is larger than the model), so any offset shows."""
+    y, x = np.mgrid[0:480, 0:640]
+    waves = [np.sin(2 * np.pi * x / 90), np.cos(2 * np.pi * y / 70), np.sin(np.pi * (x + y) / 55)]
+    smooth = np.rint(127 + 120 * np.stack(waves, axis=2))  # a 1 px shift: mean error 3.4
+    image = Image.fromarray(smooth.astype(np.uint8))
+    hole = _square_hole((480, 640), *hole_box)
+    out = run_method(Fake(image_size=size, value="identity"), [Job(image, hole)], strategy="crop")
+    diff = np.abs(np.asarray(out[0][0], int) - smooth)
+    (piece,) = plan(hole, "crop", image_size=size)
+    assert diff[~hole].max() == 0
+    if piece.size is None:
+        assert diff[hole].max() == 0
+    else:  # Lanczos down and up
+        assert diff[hole].max() <= 3 and diff[hole].mean() < 0.5
