@@ -251,6 +251,8 @@ def test_inputs_are_cut_like_the_image_and_passed_as_keyword_tensors() -> None:
         run_method(fake, [Job(image, hole, {"sketch": sketch})])
     with pytest.raises(InpaintkitError, match=r"does not take \['edges'\]"):
         run_method(Fake(), [Job(image, hole, {"edges": sketch})])
+    with pytest.raises(InpaintkitError, match="reference 1 must be a PIL RGB image"):
+        run_method(Fake(), [Job(image, hole, references=(image, image.convert("L")))])
     with pytest.raises(InpaintkitError, match="of the image's size"):
         run_method(fake, [Job(image, hole, {"sketch": sketch[:10], "guide": guide})])
 

@@ -238,6 +238,12 @@ def _check_jobs(method: Inpainter, jobs: list[Job]) -> None:
                 f"input {n}: method {name} takes the inputs {list(needed)}; "
                 + (f"missing {missing}" if missing else f"it does not take {extra}")
             )
+        for r, reference in enumerate(job.references):
+            if not isinstance(reference, Image.Image) or reference.mode != "RGB":
+                got = getattr(reference, "mode", type(reference).__name__)
+                raise InpaintkitError(
+                    f"input {n}: reference {r} must be a PIL RGB image (io.load_image), got {got}"
+                )
         for key, value in job.inputs.items():
             plane = _plane(value)
             ok = plane.dtype == bool and plane.ndim == 2
