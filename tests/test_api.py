@@ -8,7 +8,7 @@ from PIL import Image
 
 import inpaintkit
 from inpaintkit.errors import InpaintkitError
-from inpaintkit.methods import Job, RePaint, RePaintOptions, run_inpainter
+from inpaintkit.methods import Job, RePaint, RePaintOptions, run_method
 from inpaintkit.models import DiffusionModel
 
 FAST = {"steps": 8, "jump_length": 2, "resamplings": 2, "progress": False}
@@ -45,11 +45,14 @@ def test_samples_seeds_and_batch_independence(tiny_model: DiffusionModel) -> Non
 
 
 def test_batch_of_inputs_with_different_holes(tiny_model: DiffusionModel) -> None:
-    method = RePaint(RePaintOptions(steps=8, jump_length=2), model=tiny_model, progress=False)
+    # a 6-evaluation walk (T=4, j=2, r=2): what is asserted does not depend on the walk's length
+    options = RePaintOptions(steps=4, jump_length=2, resamplings=2)
+    assert options.summary()["network_evaluations"] == 6
+    method = RePaint(options, model=tiny_model, progress=False)
     holes = [_hole(), np.fliplr(_hole()).copy(), np.zeros((16, 16), bool)]
     jobs = [Job(_image(n), h) for n, h in enumerate(holes)]
-    together = run_inpainter(method, jobs, samples=2, seed=1, batch_size=8)
-    one_by_one = run_inpainter(method, jobs, samples=2, seed=1, batch_size=1)
+    together = run_method(method, jobs, samples=2, seed=1, batch_size=8)
+    one_by_one = run_method(method, jobs, samples=2, seed=1, batch_size=1)
     for job, outs in zip(jobs, together):
         for out in outs:
             assert np.array_equal(np.asarray(out)[~job.hole], np.asarray(job.image)[~job.hole])
@@ -75,13 +78,23 @@ def test_full_hole_is_pure_sampling(tiny_model: DiffusionModel) -> None:
     assert np.abs(np.asarray(out, int) - np.asarray(image)).mean() > 10
 
 
-def test_size_mismatch_refused_unless_resize(tiny_model: DiffusionModel) -> None:
+def test_size_mismatch_refused_by_original_unless_resize_or_crop(
+    tiny_model: DiffusionModel,
+) -> None:
     image, hole = _image(size=40), _hole(40)
     with pytest.raises(InpaintkitError, match="works at 16x16 but the image is 40x40"):
-        inpaintkit.inpaint(image, hole, model=tiny_model, **FAST)
-    out = inpaintkit.inpaint(image, hole, model=tiny_model, resize=True, **FAST)
-    assert out.size == (40, 40)
-    assert np.array_equal(np.asarray(out)[~hole], np.asarray(image)[~hole])
+        inpaintkit.inpaint(image, hole, model=tiny_model, strategy="original", **FAST)
+    resized = inpaintkit.inpaint(image, hole, model=tiny_model, resize=True, **FAST)
+    same = inpaintkit.inpaint(image, hole, model=tiny_model, strategy="resize", **FAST)
+    cropped = inpaintkit.inpaint(image, hole, model=tiny_model, **FAST)  # auto: crop
+    assert resized.tobytes() == same.tobytes() != cropped.tobytes()
+    for out in (resized, cropped):
+        assert out.size == (40, 40)
+        assert np.array_equal(np.asarray(out)[~hole], np.asarray(image)[~hole])
+    with pytest.raises(InpaintkitError, match="unknown strategy 'tile'"):
+        inpaintkit.inpaint(image, hole, model=tiny_model, strategy="tile", **FAST)
+    with pytest.raises(InpaintkitError, match="contradicts 'crop'"):
+        inpaintkit.inpaint(image, hole, model=tiny_model, resize=True, strategy="crop", **FAST)
 
 
 def test_bad_options_and_inputs(tiny_model: DiffusionModel) -> None:
@@ -89,7 +102,7 @@ def test_bad_options_and_inputs(tiny_model: DiffusionModel) -> None:
         inpaintkit.inpaint(_image(), _hole(), model=tiny_model, jump=3)
     with pytest.raises(InpaintkitError, match="unknown method"):
         inpaintkit.inpaint(_image(), _hole(), method="magic", model=tiny_model)
-    with pytest.raises(InpaintkitError, match="nothing is resized silently|size"):
+    with pytest.raises(InpaintkitError, match=r"8x8 \(WxH\) but the image is 16x16"):
         inpaintkit.inpaint(_image(), _hole(8), model=tiny_model, **FAST)
 
 

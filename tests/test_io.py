@@ -9,10 +9,12 @@ from inpaintkit.errors import InpaintkitError
 from inpaintkit.io import (
     hole_to_keep,
     image_to_tensor,
+    input_to_tensor,
     keep_to_hole,
     load_hole,
     load_image,
     make_grid,
+    save_gif,
     save_hole,
     save_image,
     show_hole,
@@ -386,3 +388,32 @@ def test_make_grid():
         make_grid([[a, Image.new("RGB", (4, 4))]])
     with pytest.raises(InpaintkitError):
         make_grid([])
+
+
+def test_input_to_tensor_maps_pictures_like_images_and_masks_to_0_1():
+    gray = np.array([[0, 255], [51, 204]], np.uint8)
+    for source in (gray, Image.fromarray(gray, "L")):
+        x = input_to_tensor(source)
+        assert x.shape == (1, 1, 2, 2) and x.dtype == torch.float32
+        assert x.flatten().tolist() == pytest.approx([-1.0, 1.0, -0.6, 0.6])
+    rgb = rgb_array(3, 4)
+    assert torch.equal(input_to_tensor(rgb), image_to_tensor(Image.fromarray(rgb)))
+    mask = np.array([[True, False]])
+    assert input_to_tensor(mask).flatten().tolist() == [1.0, 0.0]
+    for bad in (
+        np.zeros((2, 2), np.float32),
+        np.zeros((2, 2, 4), np.uint8),
+        Image.new("RGBA", (2, 2)),
+    ):
+        with pytest.raises(InpaintkitError, match="input"):
+            input_to_tensor(bad)
+
+
+def test_save_gif_writes_every_frame(tmp_path):
+    frames = [Image.new("RGB", (4, 3), (10 * i, 0, 0)) for i in range(5)]
+    path = save_gif(frames, tmp_path / "sub" / "a.gif", duration=40)
+    with Image.open(path) as gif:
+        assert gif.n_frames == 5 and gif.size == (4, 3) and gif.info["duration"] == 40
+    assert save_gif([], tmp_path / "none.gif") is None and not (tmp_path / "none.gif").exists()
+    with pytest.raises(InpaintkitError, match=r"\.gif"):
+        save_gif(frames, tmp_path / "a.png")

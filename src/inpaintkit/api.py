@@ -11,7 +11,8 @@ from PIL import Image
 
 from .errors import InpaintkitError
 from .io import load_hole, load_image
-from .methods import Inpainter, Job, get_method, run_inpainter
+from .methods import Inpainter, Job, get_method, run_method
+from .methods.strategy import check_strategy
 from .models import DiffusionModel
 
 ImageLike = str | Path | Image.Image | np.ndarray
@@ -25,7 +26,10 @@ def inpaint(
     model: DiffusionModel | str | None = None,
     samples: int = 1,
     seed: int = 0,
+    strategy: str = "auto",
     resize: bool = False,
+    crop_margin: int | None = None,
+    feather: int = 0,
     white: str = "hole",
     threshold: float | None = None,
     device: str | torch.device = "cpu",
@@ -41,15 +45,33 @@ def inpaint(
     method: a registered method name (inpaintkit.methods.METHODS).
     model: a DiffusionModel or a load_model spec ("default", a path, a hub id); for methods
         that use one (None = "default").
+    strategy: how an image that is not the model's size is inpainted: "auto" (default: "crop"
+        when the image is larger than the model, else "original"), "original" (pad to the
+        method's multiple), "resize" (to the model's size and back) or "crop" (a crop around
+        each hole region at the model's size); see inpaintkit.methods.strategy.
+        ``resize=True`` is a synonym of strategy="resize".
+    crop_margin: context around each hole for "crop", in pixels (default model size // 4, or 128
+        px for methods of any size). feather: px band inside the hole border over which the fill
+        is blended into the input (default 0: none); known pixels stay exact either way.
     options: the method's knobs, e.g. steps=250, jump_length=10, resamplings=10 (RePaintOptions).
     The same seed gives the same bytes; known pixels of the result equal the input's.
     """
+    check_strategy(strategy)  # before any model is loaded
     picture = load_image(image)
     job = Job(picture, load_hole(hole, size=picture.size, white=white, threshold=threshold))
     inpainter = build_method(
         method, model=model, device=device, class_label=class_label, progress=progress, **options
     )
-    results = run_inpainter(inpainter, [job], samples=samples, seed=seed, resize=resize)[0]
+    results = run_method(
+        inpainter,
+        [job],
+        samples=samples,
+        seed=seed,
+        strategy=strategy,
+        resize=resize,
+        crop_margin=crop_margin,
+        feather=feather,
+    )[0]
     return results[0] if samples == 1 else results
 
 

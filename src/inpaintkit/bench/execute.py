@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from ..errors import InpaintkitError
-from ..methods.base import Job, fill_batch
+from ..methods.wrapper import Job, fill_batch
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def inpaint_batch(
     """Fill ``holes`` of ``images`` (uint8 [k,H,W,3], bool [k,H,W]) in one call of the method.
 
     Row i draws from ``torch.Generator().manual_seed(seeds[i])`` whatever the batch holds
-    (:func:`~inpaintkit.methods.base.fill_batch`; seeded per item, so a resumed run draws what an
+    (:func:`~inpaintkit.methods.wrapper.fill_batch`; seeded per item, so a resumed run draws what an
     uninterrupted one does). Known pixels are pasted back exactly; an
     empty hole returns the image without calling the method. Returns uint8 [k, H, W, 3].
     """

@@ -58,6 +58,21 @@ def inpaint(
     resize: Annotated[
         bool, typer.Option(help="Inpaint at the model's size and paste the fill back.")
     ] = False,
+    strategy: Annotated[
+        str,
+        typer.Option(
+            help="Images not at the model's size: auto (crop when larger than the model, else "
+            "original) | original (pad to the method's multiple) | resize (= --resize) | crop "
+            "(a crop around each hole, at the model's size)."
+        ),
+    ] = "auto",
+    crop_margin: Annotated[
+        int | None,
+        typer.Option(help="Context around each hole for crop, px [model size // 4, or 128]."),
+    ] = None,
+    feather: Annotated[
+        int, typer.Option(help="Blend the fill over this many px inside the hole border.")
+    ] = 0,
     batch_size: Annotated[int, typer.Option(help="Images per network call.")] = 8,
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:1, mps ...")] = "cpu",
     class_label: Annotated[
@@ -75,9 +90,14 @@ def inpaint(
     OUT/<stem>_hole.png, OUT/<stem>_grid.png (input with the hole | results) and
     OUT/inpaintkit.json (the resolved configuration)."""
     from ..api import build_method
-    from ..methods import run_inpainter
+    from ..methods import run_method
+    from ..methods.strategy import check_strategy, resolve_strategy
 
     try:
+        check_strategy(strategy)
+        if resize and strategy not in ("auto", "resize"):
+            raise InpaintkitError(f"--resize is --strategy resize; it contradicts {strategy}")
+        strategy = "resize" if resize else strategy
         jobs = _jobs(
             images,
             mask,
@@ -113,12 +133,14 @@ def inpaint(
             raise InpaintkitError(f"--save-trajectory needs a diffusion method, not {method}")
         recorder = _Trajectory(inpainter) if save_trajectory else None
         started = time.perf_counter()
-        results = run_inpainter(
+        results = run_method(
             inpainter,
             jobs,
             samples=samples,
             seed=seed,
-            resize=resize,
+            strategy=strategy,
+            crop_margin=crop_margin,
+            feather=feather,
             batch_size=batch_size,
             callback=recorder,
         )
@@ -130,6 +152,13 @@ def inpaint(
             "seed": seed,
             "budget": budget,
             "resize": resize,
+            "strategy": strategy,
+            "strategies": [
+                resolve_strategy(strategy, getattr(inpainter, "image_size", None), *job.image.size)
+                for job in jobs
+            ],
+            "crop_margin": crop_margin,
+            "feather": feather,
             "mask": [str(m) for m in mask or []],
             "mask_kind": mask_kind,
             "mask_white": mask_white,
@@ -289,10 +318,7 @@ def _write(out: Path, paths, jobs, results, recorder) -> None:
 
 
 def _write_gif(path: Path, per_sample: list[list]) -> None:
-    from ..io import make_grid
+    from ..io import make_grid, save_gif
 
     count = min((len(f) for f in per_sample), default=0)
-    if count == 0:
-        return
-    frames = [make_grid([[frames[i] for frames in per_sample]]) for i in range(count)]
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=80, loop=0)
+    save_gif([make_grid([[frames[i] for frames in per_sample]]) for i in range(count)], path)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from ..errors import InpaintkitError
 from .ablations import RePaintSDEdit
-from .base import ArrayInpainter, Inpainter, Job, run_inpainter
+from .base import ArrayInpainter, Inpainter
 from .classical import Biharmonic, NavierStokes, PatchMatch, Telea
 from .criminisi import Exemplar
 from .fast import DDNM, RePaintFast
 from .pde import PDEDiffusion
 from .repaint import RePaint, RePaintOptions
+from .strategy import STRATEGIES
+from .wrapper import Job, fill_batch, plan_jobs, run_inpainter, run_method, sample_seed
 
 # RePaint and its Table 4 ablation, the fast samplers (about 230 NFE), then the survey's
 # classical baselines (sections 2.1-2.2)
@@ -43,6 +45,11 @@ __all__ = [
     "Job",
     "RePaint",
     "RePaintOptions",
+    "STRATEGIES",
+    "fill_batch",
     "get_method",
+    "plan_jobs",
     "run_inpainter",
+    "run_method",
+    "sample_seed",
 ]

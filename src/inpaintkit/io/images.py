@@ -1,0 +1,193 @@
+"""Image files and arrays in and out: decode anything PIL reads to 8-bit RGB, refuse the ambiguous.
+
+Bad input raises InpaintkitError; nothing is resized silently (DESIGN rule 6).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from inpaintkit.errors import InpaintkitError
+
+MAX_PIXELS = 64 * 1024 * 1024
+"""Largest image (width * height) that load_image / load_hole accept by default (64 MiP)."""
+
+
+ImageSource = str | Path | Image.Image | np.ndarray
+
+_16BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+
+
+# ---------------------------------------------------------------------------------------------
+# opening
+
+
+def _open(path: str | Path, max_pixels: int) -> Image.Image:
+    """Open and fully decode an image file, refusing missing, corrupt and oversized files.
+
+    The size is checked from the header before decoding (Image.open is lazy). PIL's own
+    decompression-bomb warning and error become InpaintkitError too.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InpaintkitError(f"image file not found: {path}")
+    if not path.is_file():
+        raise InpaintkitError(f"not a file: {path}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                _check_pixels(im.size, max_pixels, path)
+                im.load()
+                return ImageOps.exif_transpose(im)  # a decoded copy, detached from the file
+    except InpaintkitError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise InpaintkitError(f"{path}: refused as a decompression bomb: {e}") from e
+    except UnidentifiedImageError as e:
+        raise InpaintkitError(f"{path}: not an image file PIL can read") from e
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise InpaintkitError(f"{path}: corrupt or truncated image file ({e})") from e
+
+
+def _check_pixels(size: tuple[int, int], max_pixels: int, what: object) -> None:
+    w, h = size
+    if w * h > max_pixels:
+        raise InpaintkitError(
+            f"{what}: image is {w}x{h} = {w * h} pixels, more than max_pixels={max_pixels}; "
+            "refused as a possible decompression bomb (pass a larger max_pixels to allow it)"
+        )
+
+
+def _from_source(source: ImageSource, max_pixels: int, kind: str) -> Image.Image | np.ndarray:
+    """A decoded PIL image (EXIF orientation applied) for paths and PIL inputs, else the array."""
+    if isinstance(source, (str, Path)):
+        return _open(source, max_pixels)
+    if isinstance(source, Image.Image):
+        _check_pixels(source.size, max_pixels, f"{kind} image")
+        return ImageOps.exif_transpose(source)
+    if isinstance(source, np.ndarray):
+        if source.ndim >= 2:
+            _check_pixels((source.shape[1], source.shape[0]), max_pixels, f"{kind} array")
+        return source
+    raise InpaintkitError(
+        f"{kind} source must be a path, a PIL.Image.Image or a numpy array, "
+        f"got {type(source).__name__}"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# images
+
+
+def _value_range(arr: np.ndarray) -> str:
+    """'range [lo, hi]' of an array for error messages, or 'NaN or infinite values'."""
+    if not np.isfinite(arr).all():
+        return "NaN or infinite values"
+    return f"range [{arr.min()}, {arr.max()}]"
+
+
+def _array_to_pil(arr: np.ndarray) -> Image.Image:
+    """uint8 or float-in-[0,1] array HxW, HxWx1, HxWx3, HxWx4 -> PIL L / RGB / RGBA."""
+    shapes = "HxW, HxWx1, HxWx3 or HxWx4"
+    if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (1, 3, 4))) or arr.size == 0:
+        raise InpaintkitError(f"image array must be non-empty {shapes}, got shape {arr.shape}")
+    if arr.dtype == np.uint8:
+        data = arr
+    elif np.issubdtype(arr.dtype, np.floating):
+        if not np.isfinite(arr).all() or arr.min() < 0 or arr.max() > 1:
+            raise InpaintkitError(
+                f"float image array must hold finite values in [0, 1], got {_value_range(arr)}"
+            )
+        data = np.round(arr.astype(np.float64) * 255).astype(np.uint8)
+    else:
+        raise InpaintkitError(
+            f"image array dtype must be uint8 (0..255) or float (0..1), got {arr.dtype}"
+        )
+    if data.ndim == 3 and data.shape[2] == 1:
+        data = data[:, :, 0]
+    return Image.fromarray(np.ascontiguousarray(data))
+
+
+def _pil_to_rgb(im: Image.Image) -> Image.Image:
+    """Any PIL mode -> 8-bit RGB: alpha composited on white, 16-bit divided by 257."""
+    if im.mode in _16BIT_MODES:
+        values = np.asarray(im, dtype=np.int64)
+        if values.size and (values.min() < 0 or values.max() > 65535):
+            raise InpaintkitError(
+                f"integer image of mode {im.mode} must hold 16-bit values 0..65535, got range "
+                f"[{values.min()}, {values.max()}]"
+            )
+        gray = np.round(values / 257).astype(np.uint8)  # 65535 -> 255, 257 * v -> v
+        return Image.fromarray(gray).convert("RGB")
+    if im.mode == "F":
+        return _array_to_pil(np.asarray(im, dtype=np.float32)).convert("RGB")
+    if im.mode == "P" or "transparency" in im.info:
+        # a palette (or L / RGB with a transparent colour key): resolve it, keep any alpha
+        im = im.convert("RGBA") if "transparency" in im.info else im.convert("RGB")
+    if im.mode in _ALPHA_MODES:
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    try:
+        return im.convert("RGB")
+    except ValueError as e:
+        raise InpaintkitError(f"cannot convert an image of mode {im.mode!r} to RGB") from e
+
+
+def load_image(source: ImageSource, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Load an image as 8-bit RGB, refusing anything ambiguous with an InpaintkitError.
+
+    Args:
+        source: a file path, a PIL image, or a numpy array.
+        max_pixels: largest width * height accepted; default MAX_PIXELS (64 MiP). PIL's own
+            limit (PIL.Image.MAX_IMAGE_PIXELS, about 89 MP) applies to files as well.
+
+    Returns:
+        a new PIL image of mode "RGB" (size (W, H) as the source, after EXIF orientation).
+
+    Behaviour:
+        - EXIF orientation is applied (PIL.ImageOps.exif_transpose), for files and PIL images.
+        - RGBA, LA, PA and palette or L/RGB images with a transparent colour are composited onto
+          WHITE (a fully transparent pixel becomes (255, 255, 255), an opaque one keeps its colour).
+        - Palette, 1-bit, grayscale, CMYK and YCbCr images are converted to RGB (gray -> R=G=B).
+        - 16-bit grayscale ("I;16*", "I", 16-bit PNG) is divided by 257 and rounded, not clipped
+          (65535 -> 255, 257 * v -> v); values outside 0..65535 are refused. 16-bit RGB PNGs are
+          reduced by Pillow's decoder itself (it keeps the high byte).
+        - numpy arrays: uint8 or float of shape HxW, HxWx1 (gray), HxWx3 (RGB) or HxWx4 (RGBA,
+          composited on white); floats must be finite and in [0, 1] (scaled by 255 and rounded).
+          Other dtypes and shapes are refused.
+        - Files: missing, corrupt, truncated or non-image files are refused, naming the path.
+        - More than max_pixels pixels is refused from the header, before decoding; PIL's
+          DecompressionBombError / DecompressionBombWarning are refused the same way.
+    """
+    im = _from_source(source, max_pixels, "image")
+    if isinstance(im, np.ndarray):
+        im = _array_to_pil(im)
+    return _pil_to_rgb(im)
+
+
+# ---------------------------------------------------------------------------------------------
+# saving
+
+
+def _png_path(path: str | Path) -> Path:
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise InpaintkitError(f"output files are PNG: the path must end in .png, got {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def save_image(image: Image.Image, path: str | Path) -> Path:
+    """Save a PIL image as PNG (the path must end in .png; parent folders are created)."""
+    if not isinstance(image, Image.Image):
+        raise InpaintkitError(f"expected a PIL image, got {type(image).__name__}")
+    path = _png_path(path)
+    image.save(path, format="PNG")
+    return path
