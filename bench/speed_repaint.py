@@ -23,7 +23,7 @@ from diffusers import RePaintPipeline, RePaintScheduler, UNet2DModel
 
 from inpaintkit.diffusion.denoiser import Denoiser
 from inpaintkit.diffusion.process import GaussianDiffusion
-from inpaintkit.diffusion.repaint import sample_repaint
+from inpaintkit.diffusion.samplers import sample_repaint
 from inpaintkit.diffusion.schedules import count_steps, repaint_times
 from inpaintkit.models import DiffusionModel, load_model
 
@@ -132,7 +132,7 @@ def _load(spec: str) -> DiffusionModel:
 def _sampler_overhead(diffusion, times, scheduler, args, known, keep) -> dict[str, float]:  # noqa: ANN001
     """Seconds per run of each sampler's own work: the same loops with a zero-cost network
     (diffusers' pipeline loop is its scheduler's step/undo_step; the network call is the rest)."""
-    zero = Denoiser(lambda x, t, y: torch.zeros_like(x))
+    zero = Denoiser(lambda x, t, **cond: torch.zeros_like(x))
     x = torch.randn(known.shape, generator=torch.Generator().manual_seed(1))
 
     def ours() -> None:

@@ -186,7 +186,7 @@ def test_sdedit_times_shape_counts_and_sampler(tiny_model):
     assert sdedit_times(250, 0) == list(range(249, -2, -1))
 
     from inpaintkit.diffusion.process import GaussianDiffusion
-    from inpaintkit.diffusion.repaint import sample_repaint
+    from inpaintkit.diffusion.samplers import sample_repaint
 
     diffusion = GaussianDiffusion.respaced(tiny_model.betas, 10, "even")
     g = torch.Generator().manual_seed(0)

@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 from ..diffusion.denoiser import Denoiser
 from ..diffusion.noise import randn
 from ..diffusion.process import GaussianDiffusion
-from ..diffusion.repaint import sample_repaint
+from ..diffusion.samplers import sample_repaint
 from ..diffusion.schedules import make_betas
 from ..errors import InpaintkitError
 from ..models.model import DiffusionModel
@@ -234,7 +234,7 @@ def ddpm_sample(
     """
     device = torch.device(device) if device is not None else next(unet.parameters()).device
     diffusion = GaussianDiffusion.respaced(np.asarray(betas, dtype=np.float64), num_steps)
-    denoiser = Denoiser(lambda x, t, _labels: unet(x, t).sample, learned_variance=learned_variance)
+    denoiser = Denoiser(lambda x, t: unet(x, t).sample, learned_variance=learned_variance)
     x = randn(shape, generator, device=device)
     walk = list(range(diffusion.num_steps - 1, -1, -1)) + [-1]
     x = sample_repaint(

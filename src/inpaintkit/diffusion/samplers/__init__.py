@@ -1,0 +1,14 @@
+"""Samplers: one function per algorithm, one shared signature (see :mod:`.common`).
+
+- :func:`sample_repaint`: RePaint (replacement conditioning, jump walk) and DDNM (null-space).
+- :func:`sample_ddim`: plain DDPM ancestral / DDIM descent, known pixels pasted at the end only
+  (for conditional diffusion models, which see the hole through ``extra_args``).
+"""
+
+from __future__ import annotations
+
+from .common import Callback
+from .ddim import sample_ddim
+from .repaint import CONDITIONS, sample_repaint
+
+__all__ = ["CONDITIONS", "Callback", "sample_ddim", "sample_repaint"]
