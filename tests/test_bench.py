@@ -425,7 +425,19 @@ def test_table_cells_match_mean_ci_of_rows(tmp_path):
     diffs = [by["telea", "wide", i] - by["fake", "wide", i] for i in range(3)]
     wide = re.search(r"\| `telea` \| ([^|]+) \|", paired).group(1).strip()
     assert wide == format_cell(*mean_ci(diffs), 2)
-    assert "LPIPS" in table  # either a column or the note saying why it was skipped
+    # LPIPS: a table section when this machine can score it, else the note that says why not
+    from inpaintkit.metrics import LpipsUnavailable, lpips_scorer
+
+    try:
+        lpips_scorer()
+    except LpipsUnavailable as err:
+        assert f"LPIPS is not in these tables. {err}" in table
+        assert str(err).startswith("LPIPS skipped: ")
+        assert not any(s.startswith(METRICS["lpips"][0]) for s in sections)
+        assert not any("lpips" in r for r in rows)
+    else:
+        assert any(s.startswith(METRICS["lpips"][0]) for s in sections)
+        assert "LPIPS is not in these tables" not in table
     for name in ("results.csv", "summary.json", "grid_wide.png", "plots/bars_psnr_hole.png"):
         assert (tmp_path / name).is_file(), name
     summary = json.loads((tmp_path / "summary.json").read_text())
