@@ -192,7 +192,7 @@ class RePaint:
         device = self.model.device
         known, keep = known.to(device), keep.to(device)
         x = randn(tuple(known.shape), generators, device=device)
-        extra_args = {}
+        extra_args: dict[str, torch.Tensor] = {}  # passed to every network call
         if self.model.num_classes:
             labels = torch.full((known.shape[0],), int(self.class_label), device=device)
             extra_args["class_labels"] = labels
