@@ -9,7 +9,7 @@
   (trained by :mod:`.classifier_training`; script ``python -m
   inpaintkit.metrics.train_classifier``).
 
-Importing this package does not import torch; the scorers import it when built.
+pixel, stats, lpips and kid import torch only when a scorer needs it (lpips, RealismScorer).
 """
 
 from __future__ import annotations
