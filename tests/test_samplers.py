@@ -12,7 +12,7 @@ from diffusers import DDIMScheduler, DDPMScheduler
 
 from inpaintkit.diffusion.denoiser import Denoiser
 from inpaintkit.diffusion.process import GaussianDiffusion
-from inpaintkit.diffusion.samplers import sample_ddim, sample_repaint
+from inpaintkit.diffusion.samplers import SAMPLERS, SHARED_PARAMETERS, sample_ddim, sample_repaint
 from inpaintkit.diffusion.schedules import linear_betas, repaint_times, respace_betas
 from inpaintkit.errors import InpaintkitError
 from inpaintkit.models.model import DiffusionModel
@@ -59,6 +59,21 @@ def test_sample_repaint_same_bytes_as_before(name: str) -> None:
     assert (hole**2).sum().item() == pytest.approx(squares, abs=1e-4)
     assert out[0, :, 8, 8].tolist() == pytest.approx(pixel, abs=1e-6)
     assert out[1, 2, 3, 12].item() == pytest.approx(corner, abs=1e-6)
+
+
+def test_every_sampler_has_the_shared_signature() -> None:
+    import inspect
+
+    assert SAMPLERS == {"repaint": sample_repaint, "ddim": sample_ddim}
+    for name, sampler in SAMPLERS.items():
+        params = inspect.signature(sampler).parameters
+        shared = [p for p in params if p in SHARED_PARAMETERS]
+        assert shared == list(SHARED_PARAMETERS), name
+        kinds = [params[p].kind for p in SHARED_PARAMETERS]
+        assert kinds[:3] == [inspect.Parameter.POSITIONAL_OR_KEYWORD] * 3, name
+        assert set(kinds[3:]) == {inspect.Parameter.KEYWORD_ONLY}, name
+        assert all(params[p].default is None for p in ("keep", "known", "extra_args")), name
+        assert params["progress"].default is True and list(params)[-1] == "progress", name
 
 
 class _RecordingNet:

@@ -7,8 +7,20 @@
 
 from __future__ import annotations
 
-from .common import Callback
+from collections.abc import Callable
+
+from .common import SHARED_PARAMETERS, Callback
 from .ddim import sample_ddim
 from .repaint import CONDITIONS, sample_repaint
 
-__all__ = ["CONDITIONS", "Callback", "sample_ddim", "sample_repaint"]
+#: Every sampler by name; each takes the shared signature of :mod:`.common`.
+SAMPLERS: dict[str, Callable[..., object]] = {"repaint": sample_repaint, "ddim": sample_ddim}
+
+__all__ = [
+    "CONDITIONS",
+    "SAMPLERS",
+    "SHARED_PARAMETERS",
+    "Callback",
+    "sample_ddim",
+    "sample_repaint",
+]

@@ -21,6 +21,21 @@ from ...errors import InpaintkitError
 
 Callback = Callable[[dict], None]
 
+#: The parameters every sampler has, in this order: three positional, then keyword-only ones
+#: (a sampler's own knobs come between ``times`` and ``extra_args``).
+SHARED_PARAMETERS = (
+    "denoiser",
+    "x",
+    "diffusion",
+    "keep",
+    "known",
+    "times",
+    "extra_args",
+    "generator",
+    "callback",
+    "progress",
+)
+
 
 def check_keep_known(
     x: torch.Tensor, keep: torch.Tensor | None, known: torch.Tensor | None
