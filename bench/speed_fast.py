@@ -27,8 +27,8 @@ from pathlib import Path
 
 import torch
 from diffusers import RePaintPipeline, RePaintScheduler
-from speed_repaint import _eps_only, _load
 
+from inpaintkit.bench.speed import eps_only, load_speed_model
 from inpaintkit.methods import get_method
 
 
@@ -41,14 +41,14 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    model = _load(args.model)
+    model = load_speed_model(args.model)
     size = model.image_size
     g = torch.Generator().manual_seed(0)
     known = torch.rand(args.batch, 3, size, size, generator=g) * 2 - 1
     keep = torch.ones(args.batch, 1, size, size)
     keep[..., size // 4 : 3 * size // 4, size // 4 : 3 * size // 4] = 0
 
-    eps_model = _eps_only(model)
+    eps_model = eps_only(model)
     pipe = RePaintPipeline(
         unet=eps_model.unet,
         scheduler=RePaintScheduler(num_train_timesteps=model.config.num_train_timesteps),

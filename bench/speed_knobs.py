@@ -29,12 +29,12 @@ from datetime import datetime, timezone
 
 import numpy as np
 import torch
-from speed_repaint import _load
 
 from inpaintkit.api import build_method
 from inpaintkit.bench.data import load_bench_images
 from inpaintkit.bench.execute import inpaint_batch
 from inpaintkit.bench.plan import bench_hole, item_seed
+from inpaintkit.bench.speed import cpu_flags, load_speed_model, set_compile_threads
 from inpaintkit.metrics import image_metrics, mean_ci
 from inpaintkit.models import DiffusionModel
 
@@ -76,10 +76,10 @@ def main() -> None:
         parser.error(f"--variants: fp32 plus any of {list(VARIANTS)}; unknown: {unknown}")
     names = ["fp32"] + [n for n in names if n != "fp32"]
     torch.set_num_threads(args.threads)
-    _compile_threads(args.threads)
+    set_compile_threads(args.threads)
     load_before = os.getloadavg()
 
-    model = _load(args.model)
+    model = load_speed_model(args.model)
     with torch.no_grad():  # as the samplers run (grad mode is part of a compiled graph's guards)
         speed = measure_speed(model, names, args)
         print(json.dumps({"speed": speed}, indent=2), flush=True)
@@ -99,7 +99,7 @@ def main() -> None:
         "torch": torch.__version__,
         "threads": args.threads,
         "machine": platform.machine(),
-        "cpu_flags": _cpu_flags(),
+        "cpu_flags": cpu_flags(),
         "loadavg_before_after": [round(x, 2) for x in (*load_before[:1], os.getloadavg()[0])],
     }
     text = json.dumps(result, indent=2)
@@ -249,26 +249,6 @@ def _summary(result: dict) -> str:
         px = q["max_abs_pixel_diff"] if q else "-"
         lines.append(f"| {n} | {s['ms_per_image']} | {s['speedup_vs_fp32']} | {cell} | {px} |")
     return "\n".join(lines)
-
-
-def _compile_threads(threads: int) -> None:
-    """Inductor's parallel compile workers: as many as the torch threads (not one per core)."""
-    try:
-        import torch._inductor.config as inductor_config
-
-        inductor_config.compile_threads = threads
-    except ImportError:  # a torch without inductor; compile variants will fail loudly
-        pass
-
-
-def _cpu_flags() -> list[str]:
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next(line for line in f if line.startswith("flags")).split()
-    except (OSError, StopIteration):
-        return []
-    wanted = ("avx2", "avx512f", "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_tile")
-    return [flag for flag in wanted if flag in flags]
 
 
 if __name__ == "__main__":

@@ -15,17 +15,15 @@ import argparse
 import json
 import platform
 import statistics
-import time
-from dataclasses import replace
 
 import torch
-from diffusers import RePaintPipeline, RePaintScheduler, UNet2DModel
+from diffusers import RePaintPipeline, RePaintScheduler
 
+from inpaintkit.bench.speed import eps_only, load_speed_model, time_call
 from inpaintkit.diffusion.denoiser import Denoiser
 from inpaintkit.diffusion.process import GaussianDiffusion
-from inpaintkit.diffusion.repaint import sample_repaint
+from inpaintkit.diffusion.samplers import sample_repaint
 from inpaintkit.diffusion.schedules import count_steps, repaint_times
-from inpaintkit.models import DiffusionModel, load_model
 
 
 def main() -> None:
@@ -40,7 +38,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    model = _eps_only(_load(args.model))
+    model = eps_only(load_speed_model(args.model))
     unet, size = model.unet, model.image_size
     times = repaint_times(args.steps, args.jump_length, args.resamplings)
     nfe, undo = count_steps(times)
@@ -92,7 +90,7 @@ def main() -> None:
     order = [("ours", ours), ("diffusers", theirs), ("bare_forward", bare)]
     for repeat in range(args.repeats):  # rotate the order so drift favours no one
         for name, fn in order[repeat % 3 :] + order[: repeat % 3]:
-            runs[name].append(_time(fn))
+            runs[name].append(time_call(fn))
     med = {k: statistics.median(v) for k, v in runs.items()}
     overhead = _sampler_overhead(diffusion, times, scheduler, args, known, keep)
     result = {
@@ -116,23 +114,10 @@ def main() -> None:
     print(json.dumps(result, indent=2))
 
 
-def _load(spec: str) -> DiffusionModel:
-    """A load_model spec, or "preset:NAME": a training preset's network with seeded random
-    weights (speed does not depend on the weights)."""
-    if not spec.startswith("preset:"):
-        return load_model(spec)
-    from inpaintkit.train.presets import get_preset
-
-    preset = get_preset(spec.removeprefix("preset:"))
-    torch.manual_seed(0)
-    unet = preset.build_unet().eval().requires_grad_(False)
-    return DiffusionModel(unet, preset.diffusion_config(), source=spec)
-
-
 def _sampler_overhead(diffusion, times, scheduler, args, known, keep) -> dict[str, float]:  # noqa: ANN001
     """Seconds per run of each sampler's own work: the same loops with a zero-cost network
     (diffusers' pipeline loop is its scheduler's step/undo_step; the network call is the rest)."""
-    zero = Denoiser(lambda x, t, y: torch.zeros_like(x))
+    zero = Denoiser(lambda x, t, **cond: torch.zeros_like(x))
     x = torch.randn(known.shape, generator=torch.Generator().manual_seed(1))
 
     def ours() -> None:
@@ -150,29 +135,9 @@ def _sampler_overhead(diffusion, times, scheduler, args, known, keep) -> dict[st
             t_last = t
 
     return {
-        name: min(_time(fn) for _ in range(3))
+        name: min(time_call(fn) for _ in range(3))
         for name, fn in (("ours", ours), ("diffusers", theirs))
     }
-
-
-def _eps_only(model: DiffusionModel) -> DiffusionModel:
-    """The same network without the variance channels (diffusers' pipeline takes 3 channels),
-    so both samplers run one identical network with fixed-small variance."""
-    if not model.config.learned_variance:
-        return model
-    config = {**model.unet.config, "out_channels": model.channels}
-    unet = UNet2DModel.from_config(config)
-    state = model.unet.state_dict()
-    state["conv_out.weight"] = state["conv_out.weight"][: model.channels]
-    state["conv_out.bias"] = state["conv_out.bias"][: model.channels]
-    unet.load_state_dict(state)
-    return DiffusionModel(unet.eval(), replace(model.config, learned_variance=False), model.source)
-
-
-def _time(fn) -> float:  # noqa: ANN001
-    started = time.perf_counter()
-    fn()
-    return time.perf_counter() - started
 
 
 if __name__ == "__main__":

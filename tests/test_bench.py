@@ -186,7 +186,7 @@ def test_sdedit_times_shape_counts_and_sampler(tiny_model):
     assert sdedit_times(250, 0) == list(range(249, -2, -1))
 
     from inpaintkit.diffusion.process import GaussianDiffusion
-    from inpaintkit.diffusion.repaint import sample_repaint
+    from inpaintkit.diffusion.samplers import sample_repaint
 
     diffusion = GaussianDiffusion.respaced(tiny_model.betas, 10, "even")
     g = torch.Generator().manual_seed(0)
@@ -425,7 +425,19 @@ def test_table_cells_match_mean_ci_of_rows(tmp_path):
     diffs = [by["telea", "wide", i] - by["fake", "wide", i] for i in range(3)]
     wide = re.search(r"\| `telea` \| ([^|]+) \|", paired).group(1).strip()
     assert wide == format_cell(*mean_ci(diffs), 2)
-    assert "LPIPS" in table  # either a column or the note saying why it was skipped
+    # LPIPS: a table section when this machine can score it, else the note that says why not
+    from inpaintkit.metrics import LpipsUnavailable, lpips_scorer
+
+    try:
+        lpips_scorer()
+    except LpipsUnavailable as err:
+        assert f"LPIPS is not in these tables. {err}" in table
+        assert str(err).startswith("LPIPS skipped: ")
+        assert not any(s.startswith(METRICS["lpips"][0]) for s in sections)
+        assert not any("lpips" in r for r in rows)
+    else:
+        assert any(s.startswith(METRICS["lpips"][0]) for s in sections)
+        assert "LPIPS is not in these tables" not in table
     for name in ("results.csv", "summary.json", "grid_wide.png", "plots/bars_psnr_hole.png"):
         assert (tmp_path / name).is_file(), name
     summary = json.loads((tmp_path / "summary.json").read_text())

@@ -112,7 +112,7 @@ def test_reverse_step_matches_guided_diffusion(var: str, schedule: str, clip: bo
         return out
 
     ref = theirs.p_mean_variance(model, x, i, clip_denoised=clip)
-    denoiser = Denoiser(lambda x_in, t, y: out, learned_variance=var == "learned_range")
+    denoiser = Denoiser(lambda x_in, t: out, learned_variance=var == "learned_range")
     eps, var_values = denoiser(x, ours.train_timesteps(i))
     mine = ours.p_mean_variance(eps, x, i, variance=var, var_values=var_values, clip_denoised=clip)
     for key, ref_key in [("mean", "mean"), ("log_variance", "log_variance"), ("x0", "pred_xstart")]:
@@ -165,14 +165,14 @@ def test_denoiser_converts_parameterisations_to_eps(prediction: str) -> None:
     a = torch.from_numpy(abar)[t].float().view(-1, 1, 1, 1)
     x_t = a.sqrt() * x0 + (1 - a).sqrt() * eps
     raw = a.sqrt() * eps - (1 - a).sqrt() * x0 if prediction == "v_prediction" else x0
-    denoiser = Denoiser(lambda x, t_, y: raw, prediction=prediction, alphas_cumprod=abar)
+    denoiser = Denoiser(lambda x, t_: raw, prediction=prediction, alphas_cumprod=abar)
     got, var_values = denoiser(x_t, t)
     torch.testing.assert_close(got, eps, atol=1e-4, rtol=1e-4)
     assert var_values is None
 
 
 def test_denoiser_refuses_wrong_channel_count() -> None:
-    denoiser = Denoiser(lambda x, t, y: torch.zeros(1, 3, 4, 4), learned_variance=True)
+    denoiser = Denoiser(lambda x, t: torch.zeros(1, 3, 4, 4), learned_variance=True)
     with pytest.raises(InpaintkitError, match="expected 6"):
         denoiser(torch.zeros(1, 3, 4, 4), torch.tensor([0]))
 

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from inpaintkit.bench import parse_method_spec
 from inpaintkit.cli import app
 from inpaintkit.diffusion.process import GaussianDiffusion
-from inpaintkit.diffusion.repaint import sample_repaint
+from inpaintkit.diffusion.samplers import sample_repaint
 from inpaintkit.diffusion.schedules import count_steps, space_timesteps
 from inpaintkit.errors import InpaintkitError
 from inpaintkit.methods import METHODS
@@ -133,7 +133,7 @@ def test_null_space_first_step_by_hand(tiny_model, eta) -> None:
         generator=torch.Generator().manual_seed(5), callback=seen.append, progress=False,
     )  # fmt: skip
     i = torch.full((2,), 9)
-    eps, _ = tiny_model.denoiser()(x, diffusion.train_timesteps(i), None)
+    eps, _ = tiny_model.denoiser()(x, diffusion.train_timesteps(i))
     x0 = diffusion.x0_from_eps(x, i, eps).clamp(-1, 1)
     x0 = keep * known + (1 - keep) * x0
     if eta is None:

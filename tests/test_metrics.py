@@ -24,7 +24,7 @@ from inpaintkit.metrics import (
     lpips_scorer,
     mean_ci,
 )
-from inpaintkit.metrics_classifier import CLASSES, DEFAULT_WEIGHTS, load_classifier, predict
+from inpaintkit.metrics.classifier import CLASSES, DEFAULT_WEIGHTS, load_classifier, predict
 
 TEST_IMAGES = Path(__file__).parent / "data" / "emoji_test_64"
 # emoji.json category (index into CLASSES) of each tests/data/emoji_test_64 PNG, sorted file order.
@@ -291,7 +291,7 @@ def test_lpips_backbone_loader_sets_every_parameter_or_refuses(tmp_path: Path) -
     import torch
     from torch import nn
 
-    from inpaintkit.metrics import _load_backbone
+    from inpaintkit.metrics.lpips import _load_backbone
 
     def features() -> nn.Sequential:
         fire = nn.Module()
@@ -315,3 +315,35 @@ def test_lpips_backbone_loader_sets_every_parameter_or_refuses(tmp_path: Path) -
     del state["features.2.squeeze.weight"]
     with pytest.raises(LpipsUnavailable, match="LPIPS skipped: .*missing"):
         _load_backbone(net, state, tmp_path / "w.pth")
+
+
+def test_metrics_package_keeps_every_name_and_splits_the_classifier() -> None:
+    """inpaintkit.metrics re-exports today's names from its modules; the classifier's network,
+    trainer and command line are three modules, and the shipped weights path is unchanged."""
+    import inpaintkit.metrics as metrics
+    from inpaintkit.metrics import classifier, classifier_training, kid, lpips, pixel, stats
+    from inpaintkit.metrics import train_classifier as cli
+
+    assert metrics.image_metrics is pixel.image_metrics and metrics.mean_ci is stats.mean_ci
+    assert metrics.lpips_scorer is lpips.lpips_scorer and metrics.RealismScorer is kid.RealismScorer
+    assert metrics.kid_from_features is kid.kid_from_features
+    assert metrics.KID_INTERNAL_NAME == "KID (project-internal emoji classifier features)"
+    assert metrics.psnr(0.0) == PSNR_CAP and metrics.psnr(255.0**2) == 0.0
+    assert classifier.DEFAULT_WEIGHTS.is_file()
+    assert classifier.DEFAULT_WEIGHTS.parent.name == "metrics_weights"
+    assert classifier.DEFAULT_WEIGHTS.parent.parent.name == "inpaintkit"
+    assert not hasattr(classifier, "train_classifier") and not hasattr(classifier, "main")
+    assert classifier_training.train_classifier.__module__ == classifier_training.__name__
+    assert cli.train_classifier is classifier_training.train_classifier
+    with pytest.raises(InpaintkitError, match="epochs must be >= 1"):
+        classifier_training.train_classifier("/nonexistent/x.safetensors", epochs=0)
+
+
+def test_train_classifier_command_line_help(capsys: pytest.CaptureFixture[str]) -> None:
+    from inpaintkit.metrics.train_classifier import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "--out" in out and "--epochs" in out and "emoji_classifier.safetensors" in out

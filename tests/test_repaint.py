@@ -10,7 +10,7 @@ from diffusers import RePaintPipeline, RePaintScheduler
 
 from inpaintkit.diffusion.denoiser import Denoiser
 from inpaintkit.diffusion.process import GaussianDiffusion
-from inpaintkit.diffusion.repaint import sample_repaint
+from inpaintkit.diffusion.samplers import sample_repaint
 from inpaintkit.diffusion.schedules import count_steps, linear_betas, repaint_times
 from inpaintkit.errors import InpaintkitError
 
@@ -52,7 +52,10 @@ def test_timesteps_match_diffusers(steps: int, j: int, r: int) -> None:
 
 
 def _denoiser(unet, learned: bool = False) -> Denoiser:
-    return Denoiser(lambda x, t, y: unet(x, t, class_labels=y).sample, learned_variance=learned)
+    return Denoiser(
+        lambda x, t, class_labels=None: unet(x, t, class_labels=class_labels).sample,
+        learned_variance=learned,
+    )
 
 
 def test_known_pixels_exact_and_batch_of_masks(tiny_model) -> None:
@@ -133,7 +136,7 @@ def test_class_labels_reach_the_network() -> None:
             keep=keep,
             known=known,
             resamplings=1,
-            class_labels=torch.tensor(labels),
+            extra_args={"class_labels": torch.tensor(labels)},
             generator=torch.Generator().manual_seed(0),
             progress=False,
         )

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from inpaintkit.bench.specs import parse_method_spec
 from inpaintkit.cli import app
 from inpaintkit.diffusion.noise import randn
-from inpaintkit.diffusion.repaint import sample_repaint
+from inpaintkit.diffusion.samplers import sample_repaint
 from inpaintkit.errors import InpaintkitError
 from inpaintkit.methods import METHODS, get_method
 from inpaintkit.methods.fast import RePaintFast, RePaintFastOptions

@@ -13,11 +13,14 @@ import torch
 
 from ..errors import InpaintkitError
 
-Network = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]
+Network = Callable[..., torch.Tensor]
+"""A raw network call ``net(x_t [B,C,H,W], t_train [B] long, **cond) -> output [B,C',H,W]``;
+conditioning comes as keyword tensors (a prior's ``class_labels=None``; a conditional model's
+``hole=``, ``masked=``)."""
 
 
 class Denoiser:
-    """eps (and variance values) from a raw network ``net(x_t, t_train, class_labels) -> output``.
+    """eps (and variance values) from a raw network ``net(x_t, t_train, **cond) -> output``.
 
     prediction: what the first C output channels are: "epsilon", "v_prediction" or "sample" (x_0).
     learned_variance: the output has 2C channels, the last C in [-1, 1] (Improved DDPM).
@@ -47,10 +50,14 @@ class Denoiser:
         self.evaluations = 0  # network evaluations so far (one per batched call)
 
     def __call__(
-        self, x_t: torch.Tensor, t_train: torch.Tensor, class_labels: torch.Tensor | None = None
+        self, x_t: torch.Tensor, t_train: torch.Tensor, **cond: object
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(eps [B,C,H,W], variance values [B,C,H,W] or None) at training timesteps ``t_train``."""
-        out = self.net(x_t, t_train, class_labels)
+        """(eps [B,C,H,W], variance values [B,C,H,W] or None) at training timesteps ``t_train``.
+
+        cond: keyword conditioning passed to the network unchanged, ``net(x_t, t_train, **cond)``
+        (k-diffusion's extra_args), e.g. ``class_labels=labels``; none for an unconditional net.
+        """
+        out = self.net(x_t, t_train, **cond)
         self.evaluations += 1
         channels = x_t.shape[1]
         expected = 2 * channels if self.learned_variance else channels

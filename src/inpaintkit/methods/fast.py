@@ -6,7 +6,7 @@ Diffusion Null-Space Model", ICLR 2023): null-space projection of x0_hat (eq. 13
 A = A^+ = diag(keep)) plus the time-travel trick (section 3.3), which is RePaint's jump walk.
 "repaint-fast": RePaint's own replacement rule (eq. 8) on the same kind of short schedule.
 
-Both run :func:`~inpaintkit.diffusion.repaint.sample_repaint` unchanged; only the options differ.
+Both run :func:`~inpaintkit.diffusion.samplers.sample_repaint` unchanged; only the options differ.
 Their defaults cost 230 network evaluations per batch ("ddnm": steps=50, j=5, r=5;
 "repaint-fast": steps=30, j=5, r=9; the paper's setting costs 2410). Against the paper's setting
 on 50 held-out emoji (docs/benchmarks.md, "Quality at a budget"), "repaint-fast" is within

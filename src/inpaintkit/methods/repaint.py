@@ -9,7 +9,7 @@ import torch
 
 from ..diffusion.noise import randn
 from ..diffusion.process import GaussianDiffusion
-from ..diffusion.repaint import sample_repaint
+from ..diffusion.samplers import sample_repaint
 from ..diffusion.schedules import count_steps, repaint_times
 from ..errors import InpaintkitError
 from ..models import DiffusionModel, load_model
@@ -35,7 +35,7 @@ class WalkOptions:
     converts the model's weights in place.
     compile: torch.compile the network (first call about a minute on a CPU).
     condition (a class attribute, not an option): the sampler's conditioning rule, "replace"
-    (RePaint eq. 8) or "null-space" (DDNM); see diffusion.repaint.sample_repaint.
+    (RePaint eq. 8) or "null-space" (DDNM); see diffusion.samplers.repaint.sample_repaint.
     """
 
     condition: ClassVar[str] = "replace"
@@ -192,9 +192,10 @@ class RePaint:
         device = self.model.device
         known, keep = known.to(device), keep.to(device)
         x = randn(tuple(known.shape), generators, device=device)
-        labels = None
+        extra_args: dict[str, torch.Tensor] = {}  # passed to every network call
         if self.model.num_classes:
             labels = torch.full((known.shape[0],), int(self.class_label), device=device)
+            extra_args["class_labels"] = labels
         o = self.options
         r = self.runtime
         return sample_repaint(
@@ -208,7 +209,7 @@ class RePaint:
             eta=o.eta,
             condition=o.condition,
             clip_denoised=o.clip_denoised,
-            class_labels=labels,
+            extra_args=extra_args,
             share_noise=o.share_noise,
             generator=generators,
             callback=callback,

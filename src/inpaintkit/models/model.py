@@ -98,18 +98,18 @@ class DiffusionModel:
         memory_format, use_format = runtime.memory_format, self._use_memory_format
         if dtype is None and not runtime.channels_last:
 
-            def net(x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+            def net(x: torch.Tensor, t: torch.Tensor, class_labels=None) -> torch.Tensor:
                 use_format(memory_format)
-                return unet(x, t, class_labels=labels).sample
+                return unet(x, t, class_labels=class_labels).sample
 
         else:
 
-            def net(x: torch.Tensor, t: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+            def net(x: torch.Tensor, t: torch.Tensor, class_labels=None) -> torch.Tensor:
                 use_format(memory_format)
                 x = x.contiguous(memory_format=memory_format)
                 cast = nullcontext() if dtype is None else torch.autocast(device_type, dtype)
                 with cast:
-                    out = unet(x, t, class_labels=labels).sample
+                    out = unet(x, t, class_labels=class_labels).sample
                 return out.float().contiguous()  # the sampler works in float32, NCHW
 
         return Denoiser(

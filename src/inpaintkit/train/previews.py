@@ -13,10 +13,7 @@ from ..diffusion.denoiser import Denoiser
 from ..diffusion.noise import randn
 from ..diffusion.process import GaussianDiffusion
 
-try:  # the samplers package (wave 2); the integrator may drop the fallback after the merge
-    from ..diffusion.samplers import sample_repaint
-except ImportError:  # pragma: no cover - before the samplers package is merged
-    from ..diffusion.repaint import sample_repaint
+from ..diffusion.samplers import sample_ddim
 
 
 @torch.no_grad()
@@ -35,29 +32,15 @@ def ddpm_sample(
     unet: an epsilon network called as ``unet(x, t).sample`` with the ORIGINAL training timestep
     index. betas: float64 [T] training betas. shape: (B, C, H, W). num_steps: respaced steps,
     evenly spaced (default 50). learned_variance: the network outputs 2C channels.
-    This is the project's RePaint sampler with nothing known and a plain descending walk
-    (no jumps): DDPM Algorithm 2 on the respaced process, x0_hat clipped to [-1, 1], "fixed
+    This is the project's plain descending sampler (``sample_ddim`` with eta None): DDPM Algorithm 2 on the respaced process, x0_hat clipped to [-1, 1], "fixed
     small" variance (learned range for learned-variance networks), no noise at the last step.
     Returns float32 [B, C, H, W] in [-1, 1].
     """
     device = torch.device(device) if device is not None else next(unet.parameters()).device
     diffusion = GaussianDiffusion.respaced(np.asarray(betas, dtype=np.float64), num_steps)
-    # the network call takes no conditioning (positional labels or keyword extra_args: ignored)
-    denoiser = Denoiser(
-        lambda x, t, *_labels, **_cond: unet(x, t).sample, learned_variance=learned_variance
-    )
+    denoiser = Denoiser(lambda x, t: unet(x, t).sample, learned_variance=learned_variance)
     x = randn(shape, generator, device=device)
-    walk = list(range(diffusion.num_steps - 1, -1, -1)) + [-1]
-    x = sample_repaint(
-        denoiser,
-        x,
-        diffusion,
-        keep=None,
-        known=None,
-        times=walk,
-        generator=generator,
-        progress=False,
-    )
+    x = sample_ddim(denoiser, x, diffusion, generator=generator, progress=False)
     return x.clamp(-1.0, 1.0)
 
 

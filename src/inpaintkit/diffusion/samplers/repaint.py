@@ -16,18 +16,18 @@ Two conditioning rules share the one loop (``condition``):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 
 import torch
 from tqdm.auto import tqdm
 
-from ..errors import InpaintkitError
-from .denoiser import Denoiser
-from .noise import Generator, randn
-from .process import GaussianDiffusion
-from .schedules import count_steps, repaint_times
+from ...errors import InpaintkitError
+from ..denoiser import Denoiser
+from ..noise import Generator, randn
+from ..process import GaussianDiffusion
+from ..schedules import count_steps, repaint_times
+from .common import Callback, check_keep_known, check_times, extra_kwargs, paste_known
 
-Callback = Callable[[dict], None]
 CONDITIONS = ("replace", "null-space")
 
 
@@ -37,18 +37,18 @@ def sample_repaint(
     x: torch.Tensor,
     diffusion: GaussianDiffusion,
     *,
-    keep: torch.Tensor | None,
-    known: torch.Tensor | None,
+    keep: torch.Tensor | None = None,
+    known: torch.Tensor | None = None,
+    times: list[int] | None = None,
     jump_length: int = 10,
     resamplings: int = 10,
     jump_n_sample: int = 1,
-    times: list[int] | None = None,
     variance: str | None = None,
     eta: float | None = None,
     condition: str = "replace",
     clip_denoised: bool = True,
-    class_labels: torch.Tensor | None = None,
     share_noise: bool = False,
+    extra_args: Mapping[str, object] | None = None,
     generator: Generator = None,
     callback: Callback | None = None,
     progress: bool = True,
@@ -60,6 +60,8 @@ def sample_repaint(
     diffusion: the (respaced) process; the network is called at ``diffusion.timesteps[i]``.
     keep: [B,1,H,W] in {0,1}, 1 = known pixel (the paper's m); None = nothing known (pure sampling).
     known: [B,C,H,W] in [-1,1], the input image; only its pixels with keep = 1 are used.
+    times: the time walk, step indices of ``diffusion`` from its start down to -1, where an up
+        step is an undo step (:func:`repaint_times`, :func:`sdedit_times`); None = made from:
     jump_length, resamplings, jump_n_sample: the time walk of :func:`repaint_times` (paper: 10, 10,
         1); ignored when ``times`` gives the walk explicitly.
     variance: "learned_range" for learned-variance models, else "fixed_small" (the default chosen
@@ -80,23 +82,22 @@ def sample_repaint(
         network's eps would pull them off it. Undo steps are the same in both modes.
     share_noise: reuse the reverse step's noise for the known part, as diffusers'
         RePaintScheduler does; off by default, since eq. 8a samples it independently.
+    extra_args: keyword arguments for every network call, ``denoiser(x_t, t, **extra_args)``
+        (k-diffusion's extra_args), e.g. {"class_labels": labels [B] long}; None = none.
     generator: torch.Generator (or one per batch row) for all noise after ``x``.
     callback: called after every reverse step with {"step", "t", "nfe", "x", "x0_hat"}; in
         "null-space" mode x0_hat is the projected x0 the step used.
     Returns x_0 [B,C,H,W] with the known pixels pasted exactly.
     """
-    if (keep is None) != (known is None):
-        raise InpaintkitError("give both keep and known, or neither (pure sampling)")
+    check_keep_known(x, keep, known)
     if condition not in CONDITIONS:
         raise InpaintkitError(f"unknown condition {condition!r}; choose one of {CONDITIONS}")
     if share_noise and condition != "replace":
         raise InpaintkitError("share_noise applies to condition='replace' only")
-    if keep is not None:
-        _check_condition(x, keep, known)
+    cond = extra_kwargs(extra_args)
     if times is None:
         times = repaint_times(diffusion.num_steps, jump_length, resamplings, jump_n_sample)
-    if times[0] >= diffusion.num_steps or times[-1] != -1:
-        raise InpaintkitError(f"a time walk must start below {diffusion.num_steps} and end at -1")
+    check_times(times, diffusion.num_steps)
     if variance is None:
         variance = "learned_range" if denoiser.learned_variance else "fixed_small"
     batch = x.shape[0]
@@ -114,7 +115,7 @@ def sample_repaint(
         # Reverse step t_last -> t_last - 1 (eq. 8).
         i = torch.full((batch,), t_last, dtype=torch.long)
         t_train = diffusion.train_timesteps(i).to(x.device)
-        eps, var_values = denoiser(x, t_train, class_labels)
+        eps, var_values = denoiser(x, t_train, **cond)
         out = diffusion.p_mean_variance(
             eps, x, i, variance=variance, var_values=var_values, clip_denoised=clip_denoised
         )
@@ -141,18 +142,4 @@ def sample_repaint(
         bar.set_postfix(nfe=f"{nfe}/{nfe_total}", refresh=False)
         if callback is not None:
             callback({"step": step, "t": t_last, "nfe": nfe, "x": x, "x0_hat": x0})
-    if keep is not None:
-        x = keep * known + (1 - keep) * x  # exact known pixels (DESIGN section 3)
-    return x
-
-
-def _check_condition(x: torch.Tensor, keep: torch.Tensor, known: torch.Tensor) -> None:
-    batch, _, height, width = x.shape
-    if keep.shape != (batch, 1, height, width):
-        raise InpaintkitError(
-            f"keep must have shape {(batch, 1, height, width)}, got {tuple(keep.shape)}"
-        )
-    if known.shape != x.shape:
-        raise InpaintkitError(f"known must have shape {tuple(x.shape)}, got {tuple(known.shape)}")
-    if not torch.all((keep == 0) | (keep == 1)):
-        raise InpaintkitError("keep must hold only 0 (hole) and 1 (known pixel)")
+    return paste_known(x, keep, known)  # exact known pixels (DESIGN section 3)
