@@ -37,6 +37,7 @@ class DDNMOptions(RePaintOptions):
     """
 
     condition: ClassVar[str] = "null-space"
+    HEADLINE: ClassVar[tuple[str, ...]] = ("steps", "jump_length", "resamplings", "eta")
 
     steps: int = 50
     eta: float | None = 0.85
@@ -52,7 +53,7 @@ class DDNM(RePaint):
     """
 
     name = "ddnm"
-    summary = "DDNM+ (ICLR 2023): null-space projection with time travel, 230 NFE by default"
+    summary = "DDNM+ (ICLR 2023): null-space projection of x0 with time travel"
     Options = DDNMOptions
 
 
@@ -77,6 +78,8 @@ class RePaintFastOptions(RePaintOptions):
     :class:`~inpaintkit.methods.repaint.RePaintOptions`.
     """
 
+    HEADLINE: ClassVar[tuple[str, ...]] = ("steps", "jump_length", "resamplings", "spacing", "eta")
+
     steps: int = 30
     spacing: str = "power1.25"
     eta: float | None = 1.0
@@ -91,5 +94,5 @@ class RePaintFast(RePaint):
     """
 
     name = "repaint-fast"
-    summary = "RePaint on a short DDIM schedule (T=50, j=5, r=5, eta=1): 230 NFE by default"
+    summary = "RePaint on a short DDIM-respaced schedule"
     Options = RePaintFastOptions
