@@ -13,7 +13,7 @@ from .classical import (
     Telea,
 )
 from .diffusion import DDNM, RePaint, RePaintFast, RePaintOptions, RePaintSDEdit
-from .options import Options, OptionError, option, option_schema, parse_options
+from .options import OptionError, Options, option, option_schema, parse_options
 from .registry import METHODS, build_method, get_method, list_methods
 
 __all__ = [

@@ -44,7 +44,7 @@ class Needs:
             )
 
     def describe(self) -> str:
-        """"a prior model", "no model", plus the extra inputs: for listings."""
+        """Words for listings: "a prior model" or "no model", plus the extra inputs."""
         words = f"a {self.model_kind} model" if self.model_kind else "no model"
         if self.inputs:
             words += " + " + ", ".join(self.inputs)

@@ -120,6 +120,10 @@ class Options:
 # -- schema ---------------------------------------------------------------------------------
 
 
+def _type_word(kind: type) -> str:
+    return _TYPE_WORDS.get(kind, "none" if kind is type(None) else getattr(kind, "__name__", "?"))
+
+
 def field_meta(cls: type, name: str) -> dict:
     """The schema metadata of field ``name``, inherited from the nearest base declaring it."""
     for base in cls.__mro__:
@@ -155,7 +159,7 @@ def describe_valid(cls: type, name: str) -> str:
     if meta["choices"]:
         words = ", ".join(repr(c) for c in meta["choices"])
     else:
-        words = " or ".join(_TYPE_WORDS.get(k, getattr(k, "__name__", str(k))) for k in kinds if k is not type(None))
+        words = " or ".join(_type_word(k) for k in kinds if k is not type(None))
         bounds = []
         if meta["min"] is not None:
             bounds.append(f"{'>' if meta['min_exclusive'] else '>='} {meta['min']}")
@@ -175,10 +179,7 @@ def option_schema(cls: type) -> list[dict]:
     for f in dataclasses.fields(cls):
         meta = field_meta(cls, f.name)
         kinds = field_types(cls, f.name)
-        type_words = " or ".join(
-            _TYPE_WORDS.get(k, "none" if k is type(None) else getattr(k, "__name__", str(k)))
-            for k in kinds
-        )
+        type_words = " or ".join(_type_word(k) for k in kinds)
         out.append(
             {
                 "name": f.name,
@@ -209,7 +210,7 @@ def as_strings(options: object) -> dict[str, str]:
 
 
 def describe_defaults(cls: type, names: tuple[str, ...] | None = None) -> str:
-    """"steps=30, jump_length=5, ..." for the defaults of ``names`` (default: every option)."""
+    """The defaults of ``names`` (default: every option) as "steps=30, jump_length=5, ..."."""
     instance = cls()
     chosen = names if names is not None else tuple(f.name for f in dataclasses.fields(cls))
     return ", ".join(f"{n}={format_value(getattr(instance, n))}" for n in chosen)
@@ -240,9 +241,7 @@ def check_value(cls: type, name: str, value: object) -> object:
     else:
         ok = False
     if not ok:
-        kind = " or ".join(_TYPE_WORDS.get(k, "none") for k in kinds if k is not type(None))
-        article = "an" if kind[0] in "aeiou" else "a"
-        raise OptionError(name, value, f"is not {article} {kind}", valid)
+        raise OptionError(name, value, _not_a(kinds), valid)
     meta = field_meta(cls, name)
     if isinstance(value, float) and not math.isfinite(value):
         raise OptionError(name, value, "is not a finite number", valid)
@@ -286,9 +285,13 @@ def convert(cls: type, name: str, text: str) -> object:
             pass
     if str in kinds:
         return word
-    kind = " or ".join(_TYPE_WORDS.get(k, "none") for k in kinds if k is not type(None))
-    article = "an" if kind[0] in "aeiou" else "a"
-    raise OptionError(name, text, f"is not {article} {kind}", describe_valid(cls, name))
+    raise OptionError(name, text, _not_a(kinds), describe_valid(cls, name))
+
+
+def _not_a(kinds: tuple[type, ...]) -> str:
+    """Words for a value of the wrong type: "is not an integer", "is not a number", ..."""
+    kind = " or ".join(_type_word(k) for k in kinds if k is not type(None))
+    return f"is not {'an' if kind[0] in 'aeiou' else 'a'} {kind}"
 
 
 def parse_options(cls: type, values: Mapping[str, object], owner: str | None = None) -> Any:

@@ -74,7 +74,9 @@ def choose_walk(
         return last
     if "jump_length" not in fixed:
         for j in range(j0 - 1, 0, -1):
-            chosen = _fit(replace(options, jump_length=j, resamplings=ladder[-1]), budget, max_steps)
+            chosen = _fit(
+                replace(options, jump_length=j, resamplings=ladder[-1]), budget, max_steps
+            )
             if chosen is not None:
                 return chosen
     return options.for_budget(budget, max_steps)  # raises, naming the cheapest walk

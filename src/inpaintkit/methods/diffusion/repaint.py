@@ -55,7 +55,7 @@ class WalkOptions(Options):
     steps: int = option(250, help="respaced reverse steps (the paper's T)", min=1)
     spacing: str = option(
         "even",
-        help="timestep spacing: even, leading, quadratic or power<p> (p >= 1)",
+        help="timestep spacing (power<p>: more steps at low noise)",
         check=_check_spacing,
         valid="even, leading, quadratic or power<p> with p >= 1 (e.g. power1.25)",
     )
