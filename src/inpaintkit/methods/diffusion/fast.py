@@ -33,7 +33,7 @@ class DDNMOptions(RePaintOptions):
     i.e. a noise std of eta * sqrt(1 - abar_{t-1}), while ``eta`` here is DDIM's
     (std = eta * sqrt(beta-tilde), smaller); see sample_repaint for the direction term.
     DDNM's released configs use T=100 with travel length 1 and 1 repeat (no travel).
-    The rest as :class:`~inpaintkit.methods.repaint.RePaintOptions`.
+    The rest as :class:`~inpaintkit.methods.diffusion.repaint.RePaintOptions`.
     """
 
     condition: ClassVar[str] = "null-space"
@@ -75,7 +75,7 @@ class RePaintFastOptions(RePaintOptions):
 
     On the 50 evaluation emoji this default is within 0.3 dB of full RePaint's hole PSNR or
     above it on all six masks ("Quality at a budget"). The rest as
-    :class:`~inpaintkit.methods.repaint.RePaintOptions`.
+    :class:`~inpaintkit.methods.diffusion.repaint.RePaintOptions`.
     """
 
     HEADLINE: ClassVar[tuple[str, ...]] = ("steps", "jump_length", "resamplings", "spacing", "eta")
