@@ -19,7 +19,8 @@ from .repaint import RePaint, WalkOptions
 class SDEditOptions(WalkOptions):
     """steps: respaced reverse steps T (default 250, the paper's). repeats: how many times the
     second half (T/2 -> 0) is re-noised and run again (default 17: 2392 network evaluations at
-    T=250, about RePaint's 2410). The rest as :class:`~inpaintkit.methods.diffusion.repaint.WalkOptions`."""
+    T=250, about RePaint's 2410). The rest as
+    :class:`~inpaintkit.methods.diffusion.repaint.WalkOptions`."""
 
     HEADLINE: ClassVar[tuple[str, ...]] = ("steps", "repeats")
 

@@ -67,7 +67,10 @@ class WalkOptions(Options):
     share_noise: bool = option(
         False, help="one noise draw for the known and unknown parts (replace only)"
     )
-    precision: str = option("auto", help="network precision", choices=PRECISIONS)
+    # the runtime knobs keep their own check (models.runtime.check_knobs, in check())
+    precision: str = option(
+        "auto", help="network precision: auto, fp32, bf16 or fp16", valid=", ".join(PRECISIONS)
+    )
     channels_last: bool | None = option(None, help="channels-last memory; none = auto")
     compile: bool = option(False, help="torch.compile the network")
 
