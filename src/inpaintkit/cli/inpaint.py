@@ -38,16 +38,16 @@ def inpaint(
         typer.Option(help="default | embedded name | folder | .safetensors | .pt | hub id."),
     ] = None,
     steps: Annotated[
-        int | None, typer.Option(help="Respaced reverse steps T [method's default].")
+        int | None, typer.Option(help="Respaced reverse steps T (default: the method's).")
     ] = None,
     jump_length: Annotated[
-        int | None, typer.Option(help="Jump length j [method's default].")
+        int | None, typer.Option(help="Jump length j (default: the method's).")
     ] = None,
     resamplings: Annotated[
-        int | None, typer.Option(help="Resamplings r [method's default].")
+        int | None, typer.Option(help="Resamplings r (default: the method's).")
     ] = None,
     jump_n_sample: Annotated[
-        int | None, typer.Option(help="Extra up/down steps [method's default].")
+        int | None, typer.Option(help="Extra up/down steps (default: the method's).")
     ] = None,
     budget: Annotated[
         int | None,
