@@ -16,8 +16,9 @@ from ..errors import InpaintkitError
 from ..methods import get_method, parse_options
 from ..methods.base import Needs
 
-# What ``--budget`` changes: specs differing only in these share an NFE-plot curve (one walk
-# at several lengths); a different jump length or resampling count is another walk.
+# The options along one NFE-plot curve: specs differing only in these share a curve (one walk
+# at several lengths); a different jump length or resampling count is another walk, even where
+# ``--budget`` picked it (it lowers resamplings when they would leave too few steps).
 BUDGET_OPTIONS = ("steps",)
 
 
