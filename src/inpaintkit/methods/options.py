@@ -23,6 +23,7 @@ e.g. ``option resamplings of repaint: 'abc' is not an integer; valid: integer >=
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import types
 import typing
@@ -142,6 +143,7 @@ def field_meta(cls: type, name: str) -> dict:
     }
 
 
+@functools.cache
 def field_types(cls: type, name: str) -> tuple[type, ...]:
     """The types a field accepts, e.g. (float, NoneType) for ``float | None``."""
     hint = typing.get_type_hints(cls)[name]
@@ -223,7 +225,7 @@ def check_value(cls: type, name: str, value: object) -> object:
     """``value`` checked against field ``name`` of ``cls`` (type, range, choices, check);
     returns it (an int as a float for float fields) or raises :class:`OptionError`."""
     kinds = field_types(cls, name)
-    valid = describe_valid(cls, name)
+    valid = describe_valid(cls, name)  # cheap: words only, built from cached hints
     if value is None:
         if type(None) in kinds:
             return None
