@@ -72,6 +72,7 @@ def option(
     choices: tuple | None = None,
     check: Callable[[Any], str | None] | None = None,
     valid: str | None = None,
+    external: bool = False,
 ) -> Any:
     """A dataclass field of an :class:`Options` class with its schema.
 
@@ -79,7 +80,9 @@ def option(
     range of a number, inclusive unless min_exclusive/max_exclusive. choices: the allowed values.
     check: a callable returning None for a good value or words saying what is wrong (for
     patterns such as "power<p>"); valid: words describing the valid values for messages (default
-    generated from type, range and choices).
+    generated from type, range and choices). external: the value is checked by the class's own
+    :meth:`Options.check` (e.g. the runtime knobs, whose checks and messages live in
+    models.runtime), not on construction; strings are still converted by the field's type.
     """
     meta = {
         "help": help,
@@ -90,6 +93,7 @@ def option(
         "choices": choices,
         "check": check,
         "valid": valid,
+        "external": external,
     }
     return dataclasses.field(default=default, metadata={"inpaintkit": meta})
 
@@ -108,6 +112,8 @@ class Options:
     def __post_init__(self) -> None:
         cls = type(self)
         for f in dataclasses.fields(self):
+            if field_meta(cls, f.name)["external"]:
+                continue  # checked by self.check()
             value = getattr(self, f.name)
             checked = check_value(cls, f.name, value)
             if checked is not value:  # an int given for a float field becomes a float
@@ -140,6 +146,7 @@ def field_meta(cls: type, name: str) -> dict:
         "choices": None,
         "check": None,
         "valid": None,
+        "external": False,
     }
 
 

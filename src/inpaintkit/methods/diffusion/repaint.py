@@ -69,10 +69,15 @@ class WalkOptions(Options):
     )
     # the runtime knobs keep their own check (models.runtime.check_knobs, in check())
     precision: str = option(
-        "auto", help="network precision: auto, fp32, bf16 or fp16", valid=", ".join(PRECISIONS)
+        "auto",
+        help="network precision: auto, fp32, bf16 or fp16",
+        valid=", ".join(PRECISIONS),
+        external=True,
     )
-    channels_last: bool | None = option(None, help="channels-last memory; none = auto")
-    compile: bool = option(False, help="torch.compile the network")
+    channels_last: bool | None = option(
+        None, help="channels-last memory; none = auto", external=True
+    )
+    compile: bool = option(False, help="torch.compile the network", external=True)
 
     def check(self) -> None:
         check_knobs(self.precision, self.channels_last, self.compile)
