@@ -11,8 +11,8 @@ import pytest
 from inpaintkit.layers import (
     ALLOWED,
     MAX_LINES,
-    import_graph,
     find_cycles,
+    import_graph,
     long_modules,
     upward_imports,
 )

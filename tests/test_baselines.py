@@ -13,8 +13,8 @@ import inpaintkit
 from inpaintkit.api import build_method
 from inpaintkit.errors import InpaintkitError
 from inpaintkit.methods import METHODS, Job, run_inpainter
-from inpaintkit.methods.criminisi import _Sources
-from inpaintkit.methods.pde import PDEDiffusion, PDEOptions
+from inpaintkit.methods.classical.criminisi import _Sources
+from inpaintkit.methods.classical.pde import PDEDiffusion, PDEOptions
 
 BASELINES = ["telea", "navier-stokes", "biharmonic", "patchmatch", "pde-diffusion", "exemplar"]
 DETERMINISTIC = [name for name in BASELINES if name != "patchmatch"]  # rng unused
@@ -213,7 +213,8 @@ def test_exemplar_refuses_an_image_without_a_full_patch() -> None:
 @pytest.mark.parametrize("name", BASELINES)
 def test_registered_with_summary_and_refuse_a_model(name: str) -> None:
     cls = METHODS[name]
-    assert cls.name == name and not cls.uses_model
+    assert cls.name == name and cls.needs.model_kind is None
+    assert cls.cost(cls.Options()) == {"network_evaluations": 0}
     assert cls.summary.strip() and "\n" not in cls.summary
     with pytest.raises(InpaintkitError, match="no diffusion model"):
         build_method(name, model="default")

@@ -127,7 +127,7 @@ def test_specs_parse_typed_and_split():
     )
     assert parse_method_spec("telea:radius=2").options == {"radius": 2.0}
     for bad, words in [
-        ("repaint:steps=fifty", "cannot read 'fifty'"),
+        ("repaint:steps=fifty", "option steps of repaint: 'fifty' is not an integer"),
         ("repaint:stepz=5", "unknown option 'stepz'"),
         ("repaint:steps=5,steps=6", "given twice"),
         ("nosuch", "unknown method"),

@@ -21,10 +21,15 @@ from inpaintkit.diffusion.process import GaussianDiffusion
 from inpaintkit.diffusion.samplers import sample_repaint
 from inpaintkit.diffusion.schedules import count_steps, space_timesteps
 from inpaintkit.errors import InpaintkitError
-from inpaintkit.methods import METHODS
-from inpaintkit.methods.ablations import SDEditOptions
-from inpaintkit.methods.fast import DDNM, DDNMOptions, RePaintFast, RePaintFastOptions
-from inpaintkit.methods.repaint import RePaintOptions
+from inpaintkit.methods import METHODS, RePaint
+from inpaintkit.methods.diffusion import (
+    DDNM,
+    DDNMOptions,
+    RePaintFast,
+    RePaintFastOptions,
+    RePaintOptions,
+    SDEditOptions,
+)
 from inpaintkit.models import DiffusionModel
 from inpaintkit.models.store import save_model
 
@@ -172,13 +177,15 @@ def test_defaults_cost_at_most_241() -> None:
         assert METHODS[cls.name] is cls
         options = cls.Options()
         assert (options.jump_length, options.resamplings) == (jump, resamplings)
-        summary = options.summary()
-        assert summary == {"steps": steps, "network_evaluations": 230, "undo_steps": undo}
-        assert summary["network_evaluations"] <= 241  # a tenth of the paper's 2410
+        assert options.steps == steps
+        cost = cls.cost(options)
+        assert cost == {"network_evaluations": 230, "undo_steps": undo}
+        assert cost["network_evaluations"] <= 241  # a tenth of the paper's 2410
     assert DDNMOptions.condition == "null-space" and DDNMOptions().eta == 0.85
     assert RePaintFastOptions.condition == "replace" and RePaintFastOptions().eta == 1.0
     assert RePaintFastOptions().spacing == "power1.25" and DDNMOptions().spacing == "even"
-    assert RePaintOptions().summary()["network_evaluations"] == 2410
+    assert RePaint.cost(RePaintOptions())["network_evaluations"] == 2410
+    assert RePaintOptions().summary()["network_evaluations"] == 2410  # kept for scripts
 
 
 def test_repaint_fast_walks_a_power_spacing(tiny_model: DiffusionModel) -> None:
@@ -314,17 +321,31 @@ def _inpaint(files: dict[str, Path], *args: object):
 
 
 @pytest.mark.parametrize(
-    ("args", "steps", "nfe"),
+    ("args", "budget", "walk", "nfe"),
     [
-        (["--method", "ddnm"], 50, 230),
-        (["--method", "repaint"], 30, 210),  # j = 10, r = 10
-        (["--method", "repaint", "-o", "jump_length=5", "--resamplings", "5"], 50, 230),
+        (["--method", "ddnm"], 241, (50, 5, 5), 230),
+        (["--method", "repaint"], 241, (30, 10, 10), 210),  # j = 10, r = 10 fit
+        (
+            ["--method", "repaint", "-o", "jump_length=5", "--resamplings", "5"],
+            241,
+            (50, 5, 5),
+            230,
+        ),
+        (["--method", "repaint"], 100, (20, 10, 9), 100),  # r=10 leaves 11 steps: r=9
+        (["--method", "repaint-fast"], 230, (30, 5, 9), 230),  # its default walk exactly
+        (["--method", "repaint-fast"], 55, (15, 5, 5), 55),  # r=9 leaves 10 steps: r=5
     ],
 )
-def test_cli_budget_dry_run(files: dict[str, Path], args: list[str], steps: int, nfe: int) -> None:
-    result = _inpaint(files, *args, "--budget", "241", "--dry-run")
+def test_cli_budget_dry_run(
+    files: dict[str, Path], args: list[str], budget: int, walk: tuple, nfe: int
+) -> None:
+    result = _inpaint(files, *args, "--budget", budget, "--dry-run")
     assert result.exit_code == 0, result.output
-    expected = f"budget: 241 network evaluations per batch -> steps={steps} ({nfe} network"
+    steps, jump, resamplings = walk
+    expected = (
+        f"budget: {budget} network evaluations per batch -> steps={steps}, jump_length={jump}, "
+        f"resamplings={resamplings} ({nfe} network evaluations)"
+    )
     assert expected in result.output
     assert f"steps={steps}," in result.output and f": {nfe} network evaluations" in result.output
 
@@ -332,7 +353,7 @@ def test_cli_budget_dry_run(files: dict[str, Path], args: list[str], steps: int,
 def test_cli_budget_capped_by_the_model(files: dict[str, Path]) -> None:
     result = _inpaint(files, "--budget", "2410", "--dry-run")  # the tiny model has T = 100
     assert result.exit_code == 0, result.output
-    assert "steps=100 (910 network evaluations)" in result.output
+    assert "steps=100, jump_length=10, resamplings=10 (910 network evaluations)" in result.output
 
 
 @pytest.mark.parametrize(
@@ -340,8 +361,12 @@ def test_cli_budget_capped_by_the_model(files: dict[str, Path]) -> None:
     [
         (["--steps", "20"], "drop --steps"),
         (["-o", "steps=20"], "drop --steps"),
-        (["--method", "ddnm", "-o", "bogus=1"], r"unknown option\(s\) \['bogus'\]"),
-        (["--budget", "100"], "below the cheapest walk .*steps=11 costs 101"),  # j=10, r=10
+        (["--method", "ddnm", "-o", "bogus=1"], "unknown option 'bogus' for ddnm"),
+        (["-o", "resamplings=abc"], "option resamplings of repaint: 'abc' is not an integer"),
+        (  # j and r given: only the steps are chosen
+            ["--budget", "100", "--jump-length", "10", "--resamplings", "10"],
+            "below the cheapest walk .*steps=11 costs 101",
+        ),
     ],
 )
 def test_cli_budget_errors(files: dict[str, Path], args: list[str], message: str) -> None:

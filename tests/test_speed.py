@@ -17,14 +17,13 @@ from inpaintkit.diffusion.noise import randn
 from inpaintkit.diffusion.samplers import sample_repaint
 from inpaintkit.errors import InpaintkitError
 from inpaintkit.methods import METHODS, get_method
-from inpaintkit.methods.fast import RePaintFast, RePaintFastOptions
-from inpaintkit.methods.repaint import RePaintOptions
+from inpaintkit.methods.diffusion import RePaintFast, RePaintFastOptions, RePaintOptions
 from inpaintkit.models import DiffusionModel
 from inpaintkit.models import runtime as rt
 from inpaintkit.models.runtime import Runtime, resolve_runtime
 from inpaintkit.models.store import save_model
 
-DIFFUSION_METHODS = sorted(n for n, c in METHODS.items() if getattr(c, "uses_model", False))
+DIFFUSION_METHODS = sorted(n for n, c in METHODS.items() if c.needs.model_kind is not None)
 
 
 def _inputs(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

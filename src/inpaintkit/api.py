@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
-from .errors import InpaintkitError
 from .io import load_hole, load_image
-from .methods import Inpainter, Job, get_method, run_method
+from .methods import Job, build_method, list_methods, run_method
 from .methods.strategy import check_strategy
 from .models import DiffusionModel
 
@@ -53,7 +51,8 @@ def inpaint(
     crop_margin: context around each hole for "crop", in pixels (default model size // 4, or 128
         px for methods of any size). feather: px band inside the hole border over which the fill
         is blended into the input (default 0: none); known pixels stay exact either way.
-    options: the method's knobs, e.g. steps=250, jump_length=10, resamplings=10 (RePaintOptions).
+    options: the method's knobs, e.g. steps=250, jump_length=10, resamplings=10 (RePaintOptions),
+        parsed and checked by the one option parser before any model is loaded.
     The same seed gives the same bytes; known pixels of the result equal the input's.
     """
     check_strategy(strategy)  # before any model is loaded
@@ -75,33 +74,4 @@ def inpaint(
     return results[0] if samples == 1 else results
 
 
-def build_method(
-    method: str,
-    *,
-    model: DiffusionModel | str | None = None,
-    device: str | torch.device = "cpu",
-    class_label: int | None = None,
-    progress: bool = True,
-    **options: object,
-) -> Inpainter:
-    """An inpainter by name, with its options checked (unknown ones are an error).
-
-    Methods with ``uses_model`` get model (default "default"), device, class_label and progress;
-    the others refuse a model, since they would silently ignore it.
-    """
-    cls = get_method(method)
-    valid = {f.name for f in fields(cls.Options)}
-    unknown = sorted(set(options) - valid)
-    if unknown:
-        raise InpaintkitError(f"unknown option(s) {unknown} for {method}; valid: {sorted(valid)}")
-    if getattr(cls, "uses_model", False):
-        return cls(
-            cls.Options(**options),
-            model="default" if model is None else model,
-            device=device,
-            class_label=class_label,
-            progress=progress,
-        )
-    if model is not None:
-        raise InpaintkitError(f"method {method!r} uses no diffusion model; drop --model")
-    return cls(cls.Options(**options))
+__all__ = ["build_method", "inpaint", "list_methods"]

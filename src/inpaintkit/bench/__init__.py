@@ -13,11 +13,11 @@ Ray), store (the output folder), scoring (per-item metrics, KID), report (tables
 from .data import load_bench_images
 from .execute import inpaint_batch
 from .plan import bench_hole, item_seed, mask_seed
-from .presets import PRESETS, preset_specs
+from .presets import PRESETS, parse_methods, preset_specs
 from .report import format_cell, summarize, write_report
 from .runner import PAPER_MASKS, BenchConfig, BenchRun, parse_masks, run_bench
 from .scoring import KID_MIN_IMAGES
-from .specs import MethodSpec, parse_method_spec, parse_methods, split_specs
+from .specs import MethodSpec, parse_method_spec, split_specs
 
 __all__ = [
     "KID_MIN_IMAGES",

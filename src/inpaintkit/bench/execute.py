@@ -71,13 +71,12 @@ def remember_model(spec: str, device: str, model: object) -> None:
 
 def build_inpainter(name: str, options: dict, model: str | None, device: str) -> object:
     """The method ``name`` with ``options`` (cached per process, models shared between them)."""
-    from ..api import build_method
-    from ..methods import get_method
+    from ..methods import build_method, get_method
 
     cls = get_method(name)
     key = (cls, json.dumps(options, sort_keys=True), model, device)
     if key not in _INPAINTERS:
-        if getattr(cls, "uses_model", False):
+        if cls.needs.model_kind is not None:
             from ..models import load_model
 
             spec = model or "default"
@@ -85,10 +84,10 @@ def build_inpainter(name: str, options: dict, model: str | None, device: str) ->
                 _MODELS[spec, device] = load_model(spec, device=device)
             loaded = _MODELS[spec, device]
             _INPAINTERS[key] = build_method(
-                name, model=loaded, device=device, progress=False, **options
+                name, model=loaded, device=device, options=options, progress=False
             )
         else:
-            _INPAINTERS[key] = build_method(name, **options)
+            _INPAINTERS[key] = build_method(name, options=options)
     return _INPAINTERS[key]
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from ..diffusion.schedules import count_steps, repaint_times
 from ..errors import InpaintkitError
-from .specs import MethodSpec, parse_method_spec
+from .specs import MethodSpec, parse_method_spec, split_specs
 
 PAPER_STEPS = 250
 """The paper's T for every ablation."""
@@ -102,6 +102,35 @@ def preset_specs(name: str, steps_scale: float = 1.0) -> list[MethodSpec]:
     raise InpaintkitError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
 
 
+def parse_methods(texts: str | list[str], steps_scale: float = 1.0) -> list[MethodSpec]:
+    """Parse ``--methods``: one or more comma-separated lists of specs and preset names.
+
+    steps_scale: scales the presets' T (250 in the paper) for cheaper runs; explicit specs are
+    taken as written. Returns the specs in order. A spec that two presets share (table3 and
+    table4 both hold RePaint j=10, r=5 and r=10) is kept once, with the first one's series; a
+    label the user gives twice is an error.
+    """
+    chunks = [texts] if isinstance(texts, str) else list(texts)
+    out: list[MethodSpec] = []
+    from_presets: set[str] = set()
+    for chunk in chunks:
+        for token in split_specs(chunk):
+            if token in PRESETS:
+                for spec in preset_specs(token, steps_scale):
+                    if spec.label not in from_presets:
+                        from_presets.add(spec.label)
+                        out.append(spec)
+            else:
+                out.append(parse_method_spec(token))
+    if not out:
+        raise InpaintkitError("no methods given")
+    labels = [spec.label for spec in out]
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        raise InpaintkitError(f"method spec(s) given twice: {repeated}")
+    return out
+
+
 def pair_nfe(a: str, b: str) -> tuple[int, int]:
     """The NFE of two specs."""
     return (
@@ -121,6 +150,7 @@ __all__ = [
     "NFE_TOLERANCE",
     "PAPER_STEPS",
     "PRESETS",
+    "parse_methods",
     "preset_specs",
     "repaint_nfe",
     "scaled_steps",

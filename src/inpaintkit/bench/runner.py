@@ -22,7 +22,8 @@ from ..masks import MASK_KINDS
 from .data import DATA_SPECS, BenchImages, load_bench_images
 from .execute import Task, remember_model
 from .plan import Chunk, bench_hole, item_seed, plan_chunks
-from .specs import MethodSpec, parse_methods
+from .presets import parse_methods
+from .specs import MethodSpec
 from .store import RunDir, row_key, safe_label
 
 PAPER_MASKS = ("wide", "narrow", "sr2x", "altlines", "half", "expand")
@@ -139,7 +140,7 @@ def run_bench(
         {s.label: s.settings() for s in specs},
     )
     tag = None if identity is None else f"sha256:{identity['digest'][:16]}"  # the weights
-    tags = {s.label: (tag if s.uses_model else None) for s in specs}
+    tags = {s.label: (tag if s.needs.model_kind is not None else None) for s in specs}
     recorded = {row_key(r) for r in rundir.read_rows()}
     done = {
         (s.label, mask, i)
@@ -222,7 +223,7 @@ def _check_labels(specs: list[MethodSpec]) -> None:
 
 def _resolve_model(config: BenchConfig, specs: list[MethodSpec]) -> tuple[dict | None, int]:
     """The model's identity (when a method uses it) and the benchmark image size."""
-    if not any(s.uses_model for s in specs):
+    if not any(s.needs.model_kind is not None for s in specs):
         if config.size is None:
             raise InpaintkitError("give --size: no method uses a model to take it from")
         return None, config.size
@@ -268,7 +269,7 @@ def _tasks(
             label=spec.label,
             name=spec.name,
             options=_with_runtime(spec, config.runtime),
-            model=config.model if spec.uses_model else None,
+            model=config.model if spec.needs.model_kind is not None else None,
             device=config.device,
             threads=config.threads,
             mask=chunk.mask,
@@ -282,7 +283,7 @@ def _tasks(
 def _with_runtime(spec: MethodSpec, runtime: str) -> dict:
     """The spec's options, with fp32 and contiguous tensors filled in when ``runtime`` is
     "fp32" and the method runs a network (what the spec sets explicitly wins)."""
-    if runtime == "auto" or not spec.uses_model:
+    if runtime == "auto" or spec.needs.model_kind is None:
         return spec.options
     return {"precision": "fp32", "channels_last": False, **spec.options}
 
@@ -300,7 +301,7 @@ def _log_plan(say: Log, specs, masks, data, size, planned, todo, config) -> None
             if cost["network_evaluations"]
             else "no network"
         )
-        if spec.uses_model:
+        if spec.needs.model_kind is not None:
             knobs = _with_runtime(spec, config.runtime)
             extra += (
                 f"; network in {knobs.get('precision', 'auto')}, channels_last "

@@ -24,13 +24,25 @@ def _main() -> None:
     """inpaintkit: RePaint-class inpainting on your images and your diffusion checkpoints."""
 
 
-def parse_key_values(pairs: list[str]) -> dict[str, object]:
-    """KEY=VALUE strings to typed values: int, float, true/false, none, else the string."""
-    parsed: dict[str, object] = {}
+def split_key_values(pairs: list[str]) -> dict[str, str]:
+    """KEY=VALUE strings to {key: "value"} with "-" in keys read as "_"; the values stay strings
+    for the one option parser (inpaintkit.methods.options.parse_options), which converts them
+    by the option's declared type. The last of a repeated key wins."""
+    parsed: dict[str, str] = {}
     for pair in pairs:
         key, sep, text = pair.partition("=")
+        key = key.strip().replace("-", "_")
         if not sep or not key:
             raise InpaintkitError(f"--option takes KEY=VALUE, got {pair!r}")
+        parsed[key] = text.strip()
+    return parsed
+
+
+def parse_key_values(pairs: list[str]) -> dict[str, object]:
+    """KEY=VALUE strings to guessed types: int, float, true/false, none, else the string.
+    For options without a schema (training); method options use :func:`split_key_values`."""
+    parsed: dict[str, object] = {}
+    for key, text in split_key_values(pairs).items():
         lowered = text.lower()
         if lowered in ("true", "false"):
             value: object = lowered == "true"
@@ -44,5 +56,5 @@ def parse_key_values(pairs: list[str]) -> dict[str, object]:
                     value = float(text)
                 except ValueError:
                     value = text
-        parsed[key.replace("-", "_")] = value
+        parsed[key] = value
     return parsed

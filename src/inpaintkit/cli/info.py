@@ -36,13 +36,32 @@ def masks(
 
 
 @app.command()
-def methods() -> None:
-    """List the inpainting methods, one line each."""
+def methods(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also list every option with its range.")
+    ] = False,
+) -> None:
+    """List the inpainting methods: one line each (summary, model needed, headline defaults and
+    default cost); --verbose adds every option's default, valid values and help, generated from
+    the methods' option schemas."""
     from ..methods import METHODS
+    from ..methods.options import format_value, option_schema
 
     width = max(map(len, METHODS))
+    typer.echo(f"{'method':<{width}}  {'model':<8}  summary (headline defaults; cost)")
     for name, cls in sorted(METHODS.items()):
-        typer.echo(f"{name:<{width}}  {cls.summary}")
+        needs = cls.needs
+        model = (needs.model_kind or "none") + "".join(f"+{i}" for i in needs.inputs)
+        typer.echo(f"{name:<{width}}  {model:<8}  {cls.describe()}")
+        if not verbose:
+            continue
+        schema = option_schema(cls.Options)
+        column = max((len(o["name"]) for o in schema), default=0)
+        for o in schema:
+            typer.echo(
+                f"{'':<{width}}    {o['name']:<{column}} = {format_value(o['default'])}  "
+                f"[{o['valid']}] {o['help']}"
+            )
 
 
 @app.command()

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from ..errors import InpaintkitError
-from .app import app, fail, parse_key_values
+from .app import app, fail, split_key_values
 
 
 @app.command()
@@ -37,20 +37,34 @@ def inpaint(
         str | None,
         typer.Option(help="default | embedded name | folder | .safetensors | .pt | hub id."),
     ] = None,
-    steps: Annotated[int | None, typer.Option(help="Respaced steps, the paper's T [250].")] = None,
-    jump_length: Annotated[int | None, typer.Option(help="Jump length j [10].")] = None,
-    resamplings: Annotated[int | None, typer.Option(help="Resamplings r [10].")] = None,
-    jump_n_sample: Annotated[int | None, typer.Option(help="Extra up/down steps [1].")] = None,
+    steps: Annotated[
+        int | None, typer.Option(help="Respaced reverse steps T (default: the method's).")
+    ] = None,
+    jump_length: Annotated[
+        int | None, typer.Option(help="Jump length j (default: the method's).")
+    ] = None,
+    resamplings: Annotated[
+        int | None, typer.Option(help="Resamplings r (default: the method's).")
+    ] = None,
+    jump_n_sample: Annotated[
+        int | None, typer.Option(help="Extra up/down steps (default: the method's).")
+    ] = None,
     budget: Annotated[
         int | None,
         typer.Option(
-            help="Network evaluations per image (a batch shares them): use the most steps that "
-            "fit, keeping the method's jump length and resamplings. Not with --steps."
+            help="Network evaluations per image (a batch shares them): choose the walk (steps, "
+            "and resamplings when they leave too few steps) that fits; jump length and "
+            "resamplings given by flag or -o are kept. Not with --steps."
         ),
     ] = None,
     option: Annotated[
         list[str] | None,
-        typer.Option("--option", "-o", help="Any method option as KEY=VALUE (repeatable)."),
+        typer.Option(
+            "--option",
+            "-o",
+            help="Any method option as KEY=VALUE (repeatable); `inpaintkit methods --verbose` "
+            "lists them with defaults and ranges.",
+        ),
     ] = None,
     samples: Annotated[int, typer.Option(help="Samples per image (K).")] = 1,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same bytes.")] = 0,
@@ -89,8 +103,7 @@ def inpaint(
     """Inpaint IMAGES; writes OUT/<stem>.png (OUT/<stem>_<k>.png when --samples > 1),
     OUT/<stem>_hole.png, OUT/<stem>_grid.png (input with the hole | results) and
     OUT/inpaintkit.json (the resolved configuration)."""
-    from ..api import build_method
-    from ..methods import run_method
+    from ..methods import build_method, get_method, parse_options, run_method
     from ..methods.strategy import check_strategy, resolve_strategy
 
     try:
@@ -106,31 +119,34 @@ def inpaint(
             mask_white,
             threshold,
         )
-        options = {
+        given = {
             **_given(
                 steps=steps,
                 jump_length=jump_length,
                 resamplings=resamplings,
                 jump_n_sample=jump_n_sample,
             ),
-            **parse_key_values(option or []),  # -o wins over the named flags
+            **split_key_values(option or []),  # -o wins over the named flags
         }
+        cls = get_method(method)
+        # the one parser, before any model is loaded: a bad value fails fast
+        options = parse_options(cls.Options, given, owner=method)
+        if save_trajectory and cls.needs.model_kind is None:
+            raise InpaintkitError(f"--save-trajectory needs a diffusion method, not {method}")
         if budget is not None:
-            model, options = _apply_budget(method, model, device, options, budget)
+            model, options = _apply_budget(cls, model, device, options, set(given), budget)
         inpainter = build_method(
             method,
             model=model,
             device=device,
+            options=options,
             class_label=class_label,
             progress=progress,
-            **options,
         )
         rows = sum(samples for job in jobs if job.hole.any())
         if dry_run:
             _dry_run(inpainter, rows, batch_size, budget)
             return
-        if save_trajectory and not getattr(inpainter, "uses_model", False):
-            raise InpaintkitError(f"--save-trajectory needs a diffusion method, not {method}")
         recorder = _Trajectory(inpainter) if save_trajectory else None
         started = time.perf_counter()
         results = run_method(
@@ -174,30 +190,22 @@ def inpaint(
 
 
 def _apply_budget(
-    method: str, model: str | None, device: str, options: dict, budget: int
-) -> tuple[object, dict]:
-    """(model, options with ``steps`` chosen by ``for_budget``). The other options (the named
-    flags and -o, e.g. jump_length) are applied first, so the search keeps them; the model is
-    loaded here because respacing cannot exceed its training timesteps."""
-    from dataclasses import fields
+    cls: type, model: str | None, device: str, options: object, given: set[str], budget: int
+) -> tuple[object, object]:
+    """(the loaded model, the options the method's ``for_budget`` chose for ``budget``).
 
-    from ..methods import get_method
+    The options the user gave (flags and -o, named in ``given``) are kept; the rest of the walk
+    is chosen by the method (see inpaintkit.methods.diffusion.budget.choose_walk). The model is
+    loaded here because respacing cannot exceed its training timesteps."""
     from ..models import load_model
 
-    cls = get_method(method)
-    if not getattr(cls, "uses_model", False):
-        raise InpaintkitError(
-            f"--budget counts network evaluations; {method} uses no network (drop --budget)"
-        )
-    if "steps" in options:
+    if cls.needs.model_kind is None:
+        cls.for_budget(options, budget)  # raises: no network, no budget
+    if "steps" in given:
         raise InpaintkitError("--budget chooses the steps itself; drop --steps (or -o steps=)")
-    unknown = sorted(set(options) - {f.name for f in fields(cls.Options)})
-    if unknown:  # the same message as build_method's, before anything is loaded
-        valid = sorted(f.name for f in fields(cls.Options))
-        raise InpaintkitError(f"unknown option(s) {unknown} for {method}; valid: {valid}")
     loaded = load_model(model or "default", device=device)
-    chosen = cls.Options(**options).for_budget(budget, max_steps=len(loaded.betas))
-    return loaded, {**options, "steps": chosen.steps}
+    max_steps = len(loaded.betas) if hasattr(loaded, "betas") else None
+    return loaded, cls.for_budget(options, budget, max_steps=max_steps, fixed=given)
 
 
 def _given(**options: object) -> dict:
@@ -233,10 +241,10 @@ def _dry_run(inpainter, rows: int, batch_size: int, budget: int | None = None) -
     """Print what sampling would cost, timing one network evaluation on this machine."""
     import torch
 
-    if not getattr(inpainter, "uses_model", False):
+    if inpainter.needs.model_kind is None:
         typer.echo(f"{inpainter.name}: no network; {rows} output(s) to fill")
         return
-    summary = inpainter.options.summary()
+    cost = inpainter.cost(inpainter.options)
     knobs = ", ".join(f"{k}={v}" for k, v in asdict(inpainter.options).items() if v is not None)
     batches = -(-rows // batch_size) if rows else 0
     batch = min(rows, batch_size) or 1
@@ -254,16 +262,21 @@ def _dry_run(inpainter, rows: int, batch_size: int, budget: int | None = None) -
             if timings[-1] > 2:  # a big model: one timing is enough
                 break
     per_eval = sorted(timings)[len(timings) // 2]
-    total = per_eval * summary["network_evaluations"] * batches
+    total = per_eval * cost["network_evaluations"] * batches
     if budget is not None:
+        walk = ", ".join(
+            f"{name}={getattr(inpainter.options, name)}"
+            for name in ("steps", "jump_length", "resamplings")
+            if hasattr(inpainter.options, name)
+        )
         typer.echo(
-            f"budget: {budget} network evaluations per batch -> steps={summary['steps']} "
-            f"({summary['network_evaluations']} network evaluations)"
+            f"budget: {budget} network evaluations per batch -> {walk} "
+            f"({cost['network_evaluations']} network evaluations)"
         )
     typer.echo(
         f"model: {model.source} ({model.num_parameters() / 1e6:.1f}M parameters, {size}x{size})\n"
-        f"schedule: {knobs}: {summary['network_evaluations']} network "
-        f"evaluations and {summary['undo_steps']} undo steps per batch\n"
+        f"schedule: {knobs}: {cost['network_evaluations']} network "
+        f"evaluations and {cost.get('undo_steps', 0)} undo steps per batch\n"
         f"work: {rows} output(s) in {batches} batch(es) of up to {batch_size}\n"
         f"estimated time on this machine: {_duration(total)} "
         f"({per_eval * 1000:.0f} ms per evaluation at batch {batch})"
@@ -282,7 +295,7 @@ class _Trajectory:
     """Collects x0_hat of every output about 60 times during sampling, for GIFs."""
 
     def __init__(self, inpainter, frames: int = 60) -> None:  # noqa: ANN001
-        nfe = inpainter.options.summary()["network_evaluations"]
+        nfe = inpainter.cost(inpainter.options)["network_evaluations"]
         self.every = max(1, nfe // frames)
         self.frames: dict[tuple[int, int], list] = {}
 

@@ -1,20 +1,56 @@
-"""The Inpainter protocol and the one shared wrapper around every method (DESIGN rule 8):
-size checks, optional resizing, K samples with per-sample seeds, batching, and pasting the
-known pixels back exactly."""
+"""The method protocol (name, summary, Options, needs, cost, for_budget, fit) and the one shared
+wrapper around every method (DESIGN rule 8): size checks, optional resizing, K samples with
+per-sample seeds, batching, and pasting the known pixels back exactly."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict
-from typing import Protocol
+from collections.abc import Callable, Collection
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import torch
 from PIL import Image
 
+from ..errors import InpaintkitError
 from ..io import image_to_tensor, tensor_to_images
+from .options import Options, describe_defaults
 
 Callback = Callable[[dict], None]
+
+MODEL_KINDS = ("prior", "conditional-diffusion", "feedforward", "bundle")
+"""The model kinds a method may need (inpaintkit.models.kinds.KINDS)."""
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What a method needs beyond an image and its hole.
+
+    model_kind: the kind of loaded model it runs ("prior", "conditional-diffusion",
+    "feedforward", "bundle"), or None for methods without a network (classical ones).
+    inputs: names of extra per-image inputs it takes as tensors, e.g. ("sketch",).
+    references: True for reference-driven methods (they take reference images; see
+    :class:`ReferenceMethod`).
+    """
+
+    model_kind: str | None = None
+    inputs: tuple[str, ...] = ()
+    references: bool = False
+
+    def __post_init__(self) -> None:
+        if self.model_kind is not None and self.model_kind not in MODEL_KINDS:
+            raise InpaintkitError(
+                f"unknown model kind {self.model_kind!r}; choose one of {MODEL_KINDS} or None"
+            )
+
+    def describe(self) -> str:
+        """Words for listings: "a prior model" or "no model", plus the extra inputs."""
+        words = f"a {self.model_kind} model" if self.model_kind else "no model"
+        if self.inputs:
+            words += " + " + ", ".join(self.inputs)
+        if self.references:
+            words += " + reference images"
+        return words
 
 
 class Inpainter(Protocol):
@@ -22,7 +58,8 @@ class Inpainter(Protocol):
 
     ``image_size`` is the only resolution it works at (a diffusion model's), or None for any.
     ``__call__`` takes known [B,3,H,W] in [-1,1] and keep [B,1,H,W] (1 = known) and one
-    torch.Generator per row, and returns [B,3,H,W] in [-1,1].
+    torch.Generator per row, plus the extra inputs its ``needs.inputs`` names as keyword tensors,
+    and returns [B,3,H,W] in [-1,1].
     """
 
     name: str
@@ -38,18 +75,79 @@ class Inpainter(Protocol):
     ) -> torch.Tensor: ...
 
 
-class ArrayInpainter:
-    """Base of the methods that fill one uint8 image at a time (the classical baselines).
+class Method:
+    """Base of every registered method: what it is, what it needs and what it costs.
 
-    A subclass sets ``name``, ``summary`` and ``Options`` (a dataclass) and implements
-    :meth:`fill`; conversion, batching and seeding live here once.
+    A subclass sets ``name`` (the registry key), ``summary`` (one line without default numbers:
+    :meth:`describe` adds those from ``Options``), ``Options`` (an :class:`Options` dataclass,
+    the one source of its defaults), ``needs`` (:class:`Needs`), and overrides :meth:`cost`
+    (and :meth:`for_budget`) when it runs a network.
     """
 
-    name: str = ""
-    summary: str = ""
-    Options: type = type(None)
-    uses_model = False
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    Options: ClassVar[type] = Options
+    needs: ClassVar[Needs] = Needs(None)
     image_size: int | None = None
+
+    @classmethod
+    def cost(cls, options: Any) -> dict[str, int]:
+        """The work of one batch: {"network_evaluations": n, ...} (diffusion walks add
+        "undo_steps"); 0 network evaluations for methods without a network."""
+        return {"network_evaluations": 0}
+
+    @classmethod
+    def for_budget(
+        cls, options: Any, budget: int, max_steps: int | None = None, fixed: Collection[str] = ()
+    ) -> Any:
+        """``options`` changed to spend at most ``budget`` network evaluations per batch.
+        Only methods with a network have a budget; this one raises InpaintkitError."""
+        raise InpaintkitError(
+            f"--budget counts network evaluations; {cls.name} uses no network (drop --budget)"
+        )
+
+    @classmethod
+    def describe(cls) -> str:
+        """The summary plus the defaults of ``Options.HEADLINE`` and the default cost, e.g.
+        "RePaint on a short schedule (steps=30, jump_length=5, resamplings=9; 230 NFE)"."""
+        headline = getattr(cls.Options, "HEADLINE", ())
+        parts = [describe_defaults(cls.Options, headline)] if headline else []
+        nfe = cls.cost(cls.Options()).get("network_evaluations", 0)
+        if nfe:
+            parts.append(f"{nfe} NFE")
+        return f"{cls.summary} ({'; '.join(parts)})" if parts else cls.summary
+
+
+class ReferenceMethod(Method):
+    """Base of reference-driven methods (e.g. RealFill): before inpainting, :meth:`fit` adapts
+    the method to a few reference photos of the same scene; ``needs.references`` is True.
+
+    A subclass implements :meth:`fit` and the usual ``__call__``; a caller runs ``fit`` once per
+    set of references, then inpaints any number of jobs with it.
+    """
+
+    needs: ClassVar[Needs] = Needs(None, references=True)
+
+    def fit(
+        self,
+        references: list[Image.Image],
+        *,
+        steps: int,
+        seed: int = 0,
+        progress: bool = True,
+    ) -> dict[str, float]:
+        """Adapt to ``references`` (RGB images of the scene) for ``steps`` optimisation steps,
+        drawing randomness from ``seed`` only (same seed, same result); ``progress`` shows a
+        bar. Returns final statistics (e.g. {"loss": ...}). Must be called before inpainting."""
+        raise NotImplementedError
+
+
+class ArrayInpainter(Method):
+    """Base of the methods that fill one uint8 image at a time (the classical baselines).
+
+    A subclass sets ``name``, ``summary`` and ``Options`` (an Options dataclass) and implements
+    :meth:`fill`; conversion, batching and seeding live here once. Needs no model.
+    """
 
     def __init__(self, options: object | None = None) -> None:
         self.options = options if options is not None else self.Options()

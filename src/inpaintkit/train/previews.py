@@ -12,7 +12,6 @@ from PIL import Image
 from ..diffusion.denoiser import Denoiser
 from ..diffusion.noise import randn
 from ..diffusion.process import GaussianDiffusion
-
 from ..diffusion.samplers import sample_ddim
 
 
@@ -32,7 +31,8 @@ def ddpm_sample(
     unet: an epsilon network called as ``unet(x, t).sample`` with the ORIGINAL training timestep
     index. betas: float64 [T] training betas. shape: (B, C, H, W). num_steps: respaced steps,
     evenly spaced (default 50). learned_variance: the network outputs 2C channels.
-    This is the project's plain descending sampler (``sample_ddim`` with eta None): DDPM Algorithm 2 on the respaced process, x0_hat clipped to [-1, 1], "fixed
+    This is the project's plain descending sampler (``sample_ddim`` with eta None): DDPM
+    Algorithm 2 on the respaced process, x0_hat clipped to [-1, 1], "fixed
     small" variance (learned range for learned-variance networks), no noise at the last step.
     Returns float32 [B, C, H, W] in [-1, 1].
     """

@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, replace
 from typing import ClassVar
 
 import torch
 
-from ..diffusion.noise import randn
-from ..diffusion.process import GaussianDiffusion
-from ..diffusion.samplers import sample_repaint
-from ..diffusion.schedules import count_steps, repaint_times
-from ..errors import InpaintkitError
-from ..models import DiffusionModel, load_model
-from ..models.runtime import Runtime, check_knobs
-from .base import Callback
+from ...diffusion.noise import randn
+from ...diffusion.process import VARIANCES, GaussianDiffusion
+from ...diffusion.samplers import sample_repaint
+from ...diffusion.schedules import count_steps, repaint_times, space_timesteps
+from ...errors import InpaintkitError
+from ...models import DiffusionModel, load_model
+from ...models.runtime import PRECISIONS, Runtime, check_knobs
+from ..base import Callback, Method, Needs
+from ..options import Options, option
+from .budget import choose_walk
+
+
+def _check_spacing(spacing: str) -> str | None:
+    """None for a valid spacing name ("even", "leading", "quadratic", "power<p>" with p >= 1)."""
+    try:
+        space_timesteps(1000, 10, spacing)
+    except InpaintkitError:
+        return "is not a spacing"
+    return None
 
 
 @dataclass(frozen=True)
-class WalkOptions:
+class WalkOptions(Options):
     """Knobs every time walk on a diffusion model shares; subclasses define :meth:`times`.
 
     steps: respaced reverse steps (the paper's T). spacing: "even" (guided-diffusion),
@@ -31,26 +43,43 @@ class WalkOptions:
     the model's device, and the method's ``config()`` shows the resolved values):
     precision: "auto" (default; bf16 on CPUs with native bf16, else fp32; ``runtime.AUTO`` says
     why), "fp32", "bf16" or "fp16" (torch.autocast around the network; the sampler stays
-    float32). channels_last: True/False, None = auto (on where auto precision is bf16);
-    converts the model's weights in place.
+    float32). channels_last: True/False, None = auto (on where auto precision is bf16).
     compile: torch.compile the network (first call about a minute on a CPU).
     condition (a class attribute, not an option): the sampler's conditioning rule, "replace"
     (RePaint eq. 8) or "null-space" (DDNM); see diffusion.samplers.repaint.sample_repaint.
     """
 
     condition: ClassVar[str] = "replace"
+    HEADLINE: ClassVar[tuple[str, ...]] = ("steps",)
 
-    steps: int = 250
-    spacing: str = "even"
-    variance: str | None = None
-    eta: float | None = None
-    clip_denoised: bool = True
-    share_noise: bool = False
-    precision: str = "auto"
-    channels_last: bool | None = None
-    compile: bool = False
+    steps: int = option(250, help="respaced reverse steps (the paper's T)", min=1)
+    spacing: str = option(
+        "even",
+        help="timestep spacing (power<p>: more steps at low noise)",
+        check=_check_spacing,
+        valid="even, leading, quadratic or power<p> with p >= 1 (e.g. power1.25)",
+    )
+    variance: str | None = option(
+        None, help="reverse variance; none = the model's", choices=VARIANCES
+    )
+    eta: float | None = option(None, help="none = DDPM steps; a number = DDIM steps", min=0)
+    clip_denoised: bool = option(True, help="clip the predicted x0 to [-1, 1]")
+    share_noise: bool = option(
+        False, help="one noise draw for the known and unknown parts (replace only)"
+    )
+    # the runtime knobs keep their own check (models.runtime.check_knobs, in check())
+    precision: str = option(
+        "auto",
+        help="network precision: auto, fp32, bf16 or fp16",
+        valid=", ".join(PRECISIONS),
+        external=True,
+    )
+    channels_last: bool | None = option(
+        None, help="channels-last memory; none = auto", external=True
+    )
+    compile: bool = option(False, help="torch.compile the network", external=True)
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         check_knobs(self.precision, self.channels_last, self.compile)
         if self.share_noise and self.condition != "replace":
             raise InpaintkitError(
@@ -73,6 +102,7 @@ class WalkOptions:
         max_steps)] finds the largest that fits, counted with count_steps(times()).
         max_steps: the model's training timesteps (respacing cannot exceed them); None = no cap.
         Raises InpaintkitError when even min_steps() costs more than ``budget``.
+        (The method's ``for_budget`` chooses the whole walk; see :mod:`.budget`.)
         """
         low = self.min_steps()
         high = budget if max_steps is None else min(budget, max_steps)
@@ -97,7 +127,8 @@ class WalkOptions:
         return replace(self, steps=low)
 
     def summary(self) -> dict[str, int]:
-        """{"steps", "network_evaluations", "undo_steps"} for one batch."""
+        """{"steps", "network_evaluations", "undo_steps"} for one batch (kept for scripts;
+        methods report their cost with ``Method.cost``)."""
         nfe, undo = count_steps(self.times())
         return {"steps": self.steps, "network_evaluations": nfe, "undo_steps": undo}
 
@@ -110,9 +141,11 @@ class RePaintOptions(WalkOptions):
     (diffusion.schedules.repaint_times); the rest as :class:`WalkOptions`.
     """
 
-    jump_length: int = 10
-    resamplings: int = 10
-    jump_n_sample: int = 1
+    HEADLINE: ClassVar[tuple[str, ...]] = ("steps", "jump_length", "resamplings")
+
+    jump_length: int = option(10, help="jump length j: steps undone per jump", min=1)
+    resamplings: int = option(10, help="resamplings r: passes over each jump", min=1)
+    jump_n_sample: int = option(1, help="extra single up/down steps after each step", min=1)
 
     def times(self) -> list[int]:
         return repaint_times(self.steps, self.jump_length, self.resamplings, self.jump_n_sample)
@@ -123,7 +156,7 @@ class RePaintOptions(WalkOptions):
         return self.jump_length + 1 if self.resamplings > 1 else 1
 
 
-class RePaint:
+class RePaint(Method):
     """RePaint (Lugmayr et al. 2022) with any unconditional (or class-conditional) DDPM.
 
     options: the knobs (paper defaults). model: a DiffusionModel or a load_model spec.
@@ -134,7 +167,26 @@ class RePaint:
     name = "repaint"
     summary = "RePaint (CVPR 2022): an unconditional DDPM conditioned by resampling"
     Options = RePaintOptions
-    uses_model = True
+    needs = Needs("prior")
+
+    @classmethod
+    def cost(cls, options: WalkOptions) -> dict[str, int]:
+        """{"network_evaluations", "undo_steps"} of one batch's time walk (needs no model)."""
+        nfe, undo = count_steps(options.times())
+        return {"network_evaluations": nfe, "undo_steps": undo}
+
+    @classmethod
+    def for_budget(
+        cls,
+        options: WalkOptions,
+        budget: int,
+        max_steps: int | None = None,
+        fixed: Collection[str] = (),
+    ) -> WalkOptions:
+        """The best walk for ``budget`` network evaluations per batch: see
+        :func:`~inpaintkit.methods.diffusion.budget.choose_walk` (options named in ``fixed``,
+        the ones the user gave, are kept)."""
+        return choose_walk(options, budget, max_steps, fixed)
 
     def __init__(
         self,
@@ -146,6 +198,12 @@ class RePaint:
         progress: bool = True,
     ) -> None:
         self.model = load_model(model, device=device) if isinstance(model, str) else model
+        kind = getattr(self.model, "kind", "prior")
+        if kind != self.needs.model_kind:
+            raise InpaintkitError(
+                f"method {self.name!r} needs a {self.needs.model_kind} model; "
+                f"{getattr(self.model, 'source', 'the model')} is a {kind} model"
+            )
         self.options = options or self.Options()
         self.class_label = class_label
         self.progress = progress

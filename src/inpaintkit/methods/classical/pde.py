@@ -4,57 +4,55 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from ..errors import InpaintkitError
-from .base import ArrayInpainter
-from .classical import check_has_known
+from ..base import ArrayInpainter
+from ..options import Options, option
+from .libraries import check_has_known
 
 KINDS = ("isotropic", "perona-malik")
 PM_RELAXATION = 1.5  # the largest over-relaxation of the (nonlinear) Perona-Malik sweeps
 
 
 @dataclass(frozen=True)
-class PDEOptions:
+class PDEOptions(Options):
     """The diffusion's knobs.
 
     kind: "isotropic" (heat equation: every hole pixel becomes the mean of its 4 neighbours) or
         "perona-malik" (edge-preserving: neighbours weighted by the conductance
-        g = exp(-(|I_d - I_p| / kappa)^2), Perona & Malik 1990). Default "isotropic".
-    iterations: the most sweeps over the hole (>= 1; default 5000), per stage (perona-malik runs
-        the isotropic stage first).
+        g = exp(-(|I_d - I_p| / kappa)^2), Perona & Malik 1990).
+    iterations: the most sweeps over the hole (>= 1), per stage (perona-malik runs the
+        isotropic stage first).
     tolerance: stop once no hole pixel moved by more than this in a sweep, in grey levels of
-        0..255 (>= 0; default 0.01).
-    kappa: the Perona-Malik edge scale in grey levels (> 0; default 20); colour differences well
-        above it barely diffuse. Ignored by "isotropic".
+        0..255 (>= 0).
+    kappa: the Perona-Malik edge scale in grey levels (> 0); colour differences well above it
+        barely diffuse. Ignored by "isotropic".
     relaxation: the over-relaxation factor omega of the sweeps, in (0, 2); 1 is plain
-        Gauss-Seidel. None (default) takes 2 / (1 + sin(pi / (n + 1))), the optimal factor for
-        an n x n square, n the longer side of the hole's bounding box: a 64x64 hole converges
-        in about a hundred sweeps instead of the thousands plain averaging needs. The
-        Perona-Malik stage uses at most 1.5 (stronger over-relaxation of its nonlinear sweeps
-        locks the fill into flat blocks).
+        Gauss-Seidel. None takes 2 / (1 + sin(pi / (n + 1))), the optimal factor for an n x n
+        square, n the longer side of the hole's bounding box: a 64x64 hole converges in about a
+        hundred sweeps instead of the thousands plain averaging needs. The Perona-Malik stage
+        uses at most 1.5 (stronger over-relaxation of its nonlinear sweeps locks the fill into
+        flat blocks).
     """
 
-    kind: str = "isotropic"
-    iterations: int = 5000
-    tolerance: float = 0.01
-    kappa: float = 20.0
-    relaxation: float | None = None
+    HEADLINE: ClassVar[tuple[str, ...]] = ("kind",)
 
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise InpaintkitError(f"kind must be one of {list(KINDS)}, got {self.kind!r}")
-        if isinstance(self.iterations, bool) or not isinstance(self.iterations, int):
-            raise InpaintkitError(f"iterations must be an integer, got {self.iterations!r}")
-        if self.iterations < 1:
-            raise InpaintkitError(f"iterations must be >= 1, got {self.iterations}")
-        if not self.tolerance >= 0:
-            raise InpaintkitError(f"tolerance must be >= 0 grey levels, got {self.tolerance}")
-        if not self.kappa > 0:
-            raise InpaintkitError(f"kappa must be > 0 grey levels, got {self.kappa}")
-        if self.relaxation is not None and not 0 < self.relaxation < 2:
-            raise InpaintkitError(f"relaxation must be in (0, 2) or None, got {self.relaxation}")
+    kind: str = option("isotropic", help="isotropic or perona-malik diffusion", choices=KINDS)
+    iterations: int = option(5000, help="most sweeps over the hole per stage", min=1)
+    tolerance: float = option(0.01, help="stop when no pixel moves more (grey levels)", min=0)
+    kappa: float = option(
+        20.0, help="Perona-Malik edge scale (grey levels)", min=0, min_exclusive=True
+    )
+    relaxation: float | None = option(
+        None,
+        help="over-relaxation factor in (0, 2); none = optimal for the hole's size",
+        min=0,
+        max=2,
+        min_exclusive=True,
+        max_exclusive=True,
+    )
 
 
 class PDEDiffusion(ArrayInpainter):

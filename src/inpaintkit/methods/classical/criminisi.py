@@ -3,41 +3,46 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..errors import InpaintkitError
-from .base import ArrayInpainter
-from .classical import check_has_known
+from ...errors import InpaintkitError
+from ..base import ArrayInpainter
+from ..options import Options, option
+from .libraries import check_has_known
 
 ALPHA = 255.0  # the paper's normalisation alpha of the data term D(p), for 8-bit images
 DATA_FLOOR = 1e-3  # added to D(p) so flat regions are still ordered by confidence
 SOBEL_X = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
 
 
+def _check_odd(size: int) -> str | None:
+    return None if size % 2 == 1 else "is even"
+
+
 @dataclass(frozen=True)
-class ExemplarOptions:
-    """patch_size: side of the square patches, odd and >= 1 (default 9, the paper's 9x9).
-    search_radius: None (default) searches exemplars over the whole image; an integer r >= 0
-        only among patches whose centre is at most r pixels (in x and in y) from the patch being
-        filled: faster on large images, and it keeps the copies local. Where that window holds
-        no fully known patch, the step searches the whole image.
+class ExemplarOptions(Options):
+    """patch_size: side of the square patches, odd and >= 1 (the paper's 9x9 by default).
+    search_radius: None searches exemplars over the whole image; an integer r >= 0 only among
+        patches whose centre is at most r pixels (in x and in y) from the patch being filled:
+        faster on large images, and it keeps the copies local. Where that window holds no fully
+        known patch, the step searches the whole image.
     """
 
-    patch_size: int = 9
-    search_radius: int | None = None
+    HEADLINE: ClassVar[tuple[str, ...]] = ("patch_size",)
 
-    def __post_init__(self) -> None:
-        size, radius = self.patch_size, self.search_radius
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1 or size % 2 == 0:
-            raise InpaintkitError(
-                f"patch_size must be an odd integer >= 1 (3, 5, 9...), got {size!r}"
-            )
-        if radius is not None and (
-            isinstance(radius, bool) or not isinstance(radius, int) or radius < 0
-        ):
-            raise InpaintkitError(f"search_radius must be None or an integer >= 0, got {radius!r}")
+    patch_size: int = option(
+        9,
+        help="side of the square patches (odd)",
+        min=1,
+        check=_check_odd,
+        valid="an odd integer >= 1 (3, 5, 9...)",
+    )
+    search_radius: int | None = option(
+        None, help="search exemplars this close (pixels); none = whole image", min=0
+    )
 
 
 class Exemplar(ArrayInpainter):

@@ -11,11 +11,13 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from types import ModuleType
+from typing import ClassVar
 
 import numpy as np
 
-from ..errors import InpaintkitError
-from .base import ArrayInpainter
+from ...errors import InpaintkitError
+from ..base import ArrayInpainter
+from ..options import Options, option
 
 
 def require(module: str, package: str, method: str) -> ModuleType:
@@ -38,15 +40,15 @@ def check_has_known(hole: np.ndarray, method: str) -> None:
 
 
 @dataclass(frozen=True)
-class OpenCVOptions:
-    """radius: neighbourhood radius in pixels (> 0; default 3) that OpenCV uses around each
-    pixel it fills (cv2.inpaint's inpaintRadius)."""
+class OpenCVOptions(Options):
+    """radius: neighbourhood radius in pixels (> 0) that OpenCV uses around each pixel it fills
+    (cv2.inpaint's inpaintRadius)."""
 
-    radius: float = 3.0
+    HEADLINE: ClassVar[tuple[str, ...]] = ("radius",)
 
-    def __post_init__(self) -> None:
-        if not self.radius > 0:
-            raise InpaintkitError(f"radius must be > 0 pixels, got {self.radius}")
+    radius: float = option(
+        3.0, help="neighbourhood radius in pixels (cv2 inpaintRadius)", min=0, min_exclusive=True
+    )
 
 
 class _OpenCVInpainter(ArrayInpainter):
@@ -85,11 +87,11 @@ class NavierStokes(_OpenCVInpainter):
 
 
 @dataclass(frozen=True)
-class BiharmonicOptions:
-    """split_into_regions: solve each connected part of the hole on its own (default False);
-    scikit-image says it is likely slower but needs less memory."""
+class BiharmonicOptions(Options):
+    """split_into_regions: solve each connected part of the hole on its own; scikit-image says
+    it is likely slower but needs less memory."""
 
-    split_into_regions: bool = False
+    split_into_regions: bool = option(False, help="solve each connected part of the hole alone")
 
 
 class Biharmonic(ArrayInpainter):
@@ -118,19 +120,17 @@ class Biharmonic(ArrayInpainter):
 
 
 @dataclass(frozen=True)
-class PatchMatchOptions:
+class PatchMatchOptions(Options):
     """patch_radius: radius of the compared patches, which span (2r+1)^2 pixels (pypatchmatch's
     ``patch_size``, 1..1073741823; default 3, as in pypatchmatch's examples: 7x7 patches).
     pypatchmatch's own default 15 (31x31 patches) measured 5x slower (1.5 s against 0.3 s for a
     64x64 hole in a 256x256 photo, 2 CPU cores) and further from the truth there."""
 
-    patch_radius: int = 3
+    HEADLINE: ClassVar[tuple[str, ...]] = ("patch_radius",)
 
-    def __post_init__(self) -> None:
-        if isinstance(self.patch_radius, bool) or not isinstance(self.patch_radius, int):
-            raise InpaintkitError(f"patch_radius must be an integer, got {self.patch_radius!r}")
-        if not 1 <= self.patch_radius <= 1073741823:
-            raise InpaintkitError(f"patch_radius must be >= 1, got {self.patch_radius}")
+    patch_radius: int = option(
+        3, help="radius r of the compared (2r+1)^2 patches", min=1, max=1073741823
+    )
 
 
 class PatchMatch(ArrayInpainter):

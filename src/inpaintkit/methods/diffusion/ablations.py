@@ -8,8 +8,10 @@ RePaint's jumps: reverse from T to T/2, then repeat the second half ``repeats`` 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
-from ..diffusion.schedules import sdedit_times
+from ...diffusion.schedules import sdedit_times
+from ..options import option
 from .repaint import RePaint, WalkOptions
 
 
@@ -17,9 +19,12 @@ from .repaint import RePaint, WalkOptions
 class SDEditOptions(WalkOptions):
     """steps: respaced reverse steps T (default 250, the paper's). repeats: how many times the
     second half (T/2 -> 0) is re-noised and run again (default 17: 2392 network evaluations at
-    T=250, about RePaint's 2410). The rest as :class:`~inpaintkit.methods.repaint.WalkOptions`."""
+    T=250, about RePaint's 2410). The rest as
+    :class:`~inpaintkit.methods.diffusion.repaint.WalkOptions`."""
 
-    repeats: int = 17
+    HEADLINE: ClassVar[tuple[str, ...]] = ("steps", "repeats")
+
+    repeats: int = option(17, help="re-runs of the second half (T/2 -> 0)", min=0)
 
     def times(self) -> list[int]:
         return sdedit_times(self.steps, self.repeats)

@@ -33,10 +33,11 @@ class DDNMOptions(RePaintOptions):
     i.e. a noise std of eta * sqrt(1 - abar_{t-1}), while ``eta`` here is DDIM's
     (std = eta * sqrt(beta-tilde), smaller); see sample_repaint for the direction term.
     DDNM's released configs use T=100 with travel length 1 and 1 repeat (no travel).
-    The rest as :class:`~inpaintkit.methods.repaint.RePaintOptions`.
+    The rest as :class:`~inpaintkit.methods.diffusion.repaint.RePaintOptions`.
     """
 
     condition: ClassVar[str] = "null-space"
+    HEADLINE: ClassVar[tuple[str, ...]] = ("steps", "jump_length", "resamplings", "eta")
 
     steps: int = 50
     eta: float | None = 0.85
@@ -52,7 +53,7 @@ class DDNM(RePaint):
     """
 
     name = "ddnm"
-    summary = "DDNM+ (ICLR 2023): null-space projection with time travel, 230 NFE by default"
+    summary = "DDNM+ (ICLR 2023): null-space projection of x0 with time travel"
     Options = DDNMOptions
 
 
@@ -74,8 +75,10 @@ class RePaintFastOptions(RePaintOptions):
 
     On the 50 evaluation emoji this default is within 0.3 dB of full RePaint's hole PSNR or
     above it on all six masks ("Quality at a budget"). The rest as
-    :class:`~inpaintkit.methods.repaint.RePaintOptions`.
+    :class:`~inpaintkit.methods.diffusion.repaint.RePaintOptions`.
     """
+
+    HEADLINE: ClassVar[tuple[str, ...]] = ("steps", "jump_length", "resamplings", "spacing", "eta")
 
     steps: int = 30
     spacing: str = "power1.25"
@@ -91,5 +94,5 @@ class RePaintFast(RePaint):
     """
 
     name = "repaint-fast"
-    summary = "RePaint on a short DDIM schedule (T=50, j=5, r=5, eta=1): 230 NFE by default"
+    summary = "RePaint on a short DDIM-respaced schedule"
     Options = RePaintFastOptions
