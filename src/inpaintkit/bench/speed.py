@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import torch
 
-from ..models import DiffusionModel, load_model
+from ..models import DiffusionConfig, DiffusionModel, load_model
 
 PRESET_PREFIX = "preset:"
 #: CPU flags worth reporting next to a speed figure (bf16 / fp16 / AMX support).
@@ -24,13 +24,13 @@ def load_speed_model(spec: str, seed: int = 0) -> DiffusionModel:
     Raises InpaintkitError for an unknown preset (listing the choices) or an unloadable spec."""
     if not spec.startswith(PRESET_PREFIX):
         return load_model(spec)
-    from ..train.presets import get_preset
+    from ..networks.presets import get_preset
 
     preset = get_preset(spec.removeprefix(PRESET_PREFIX))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         unet = preset.build_unet().eval().requires_grad_(False)
-    return DiffusionModel(unet, preset.diffusion_config(), source=spec)
+    return DiffusionModel(unet, DiffusionConfig(**preset.process_config()), source=spec)
 
 
 def eps_only(model: DiffusionModel) -> DiffusionModel:
