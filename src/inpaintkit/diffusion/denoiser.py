@@ -47,10 +47,17 @@ class Denoiser:
         self.evaluations = 0  # network evaluations so far (one per batched call)
 
     def __call__(
-        self, x_t: torch.Tensor, t_train: torch.Tensor, class_labels: torch.Tensor | None = None
+        self,
+        x_t: torch.Tensor,
+        t_train: torch.Tensor,
+        class_labels: torch.Tensor | None = None,
+        **cond: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(eps [B,C,H,W], variance values [B,C,H,W] or None) at training timesteps ``t_train``."""
-        out = self.net(x_t, t_train, class_labels)
+        """(eps [B,C,H,W], variance values [B,C,H,W] or None) at training timesteps ``t_train``.
+
+        cond: keyword conditioning passed on to the network (e.g. a conditional diffusion
+        model's ``hole=`` and ``masked=``)."""
+        out = self.net(x_t, t_train, class_labels, **cond)
         self.evaluations += 1
         channels = x_t.shape[1]
         expected = 2 * channels if self.learned_variance else channels
