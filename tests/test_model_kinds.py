@@ -282,3 +282,66 @@ def test_manager_loads_each_model_once_across_threads(tmp_path: Path, tiny_model
     manager.put(tiny_model, "tiny")
     assert manager.get("tiny") is tiny_model and len(manager) == 2
     assert isinstance(shared_models(), ModelManager) and shared_models() is shared_models()
+
+
+def _guided_file(tmp_path: Path) -> Path:
+    unet = pytest.importorskip("guided_diffusion.unet")
+    torch.manual_seed(5)
+    net = unet.UNetModel(
+        image_size=16,
+        in_channels=3,
+        model_channels=32,
+        out_channels=6,
+        num_res_blocks=1,
+        attention_resolutions=(2,),
+        channel_mult=(1, 2),
+        num_head_channels=16,
+        use_scale_shift_norm=True,
+        resblock_updown=True,
+    )
+    torch.save(net.state_dict(), tmp_path / "gd.pt")
+    return tmp_path / "gd.pt"
+
+
+def test_model_option_flags_reach_load_model(tmp_path: Path) -> None:
+    """`inpaintkit inpaint --model-option` and `inpaintkit bench --model-option`."""
+    import numpy as np
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    from inpaintkit.bench import BenchConfig, run_bench
+    from inpaintkit.bench.store import RunDir
+    from inpaintkit.cli import app
+
+    path = _guided_file(tmp_path)
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    Image.fromarray(image).save(tmp_path / "cat.png")
+    hole = np.zeros((16, 16), np.uint8)
+    hole[3:9, 4:13] = 255
+    Image.fromarray(hole).save(tmp_path / "hole.png")
+    args = ["inpaint", tmp_path / "cat.png", "--mask", tmp_path / "hole.png", "--model", path]
+    args += ["--steps", "4", "--jump-length", "2", "--resamplings", "1", "--no-progress"]
+    args += ["--out", tmp_path / "out"]
+    runner = CliRunner()
+    refused = runner.invoke(app, [str(a) for a in args])
+    assert refused.exit_code != 0 and "num_head_channels" in refused.output
+    options = ["--model-option", "image_size=16", "--model-option", "num_head_channels=16"]
+    result = runner.invoke(app, [str(a) for a in args + options])
+    assert result.exit_code == 0, result.output
+    filled = np.asarray(Image.open(tmp_path / "out" / "cat.png"))
+    assert np.array_equal(filled[hole == 0], image[hole == 0])
+    assert not np.array_equal(filled[hole > 0], image[hole > 0])
+
+    bench = BenchConfig(
+        methods="repaint:steps=3,jump_length=1,resamplings=1",
+        out=tmp_path / "bench",
+        masks="half",
+        data="emoji-test",
+        n=1,
+        model=str(path),
+        model_options={"image_size": "16", "num_head_channels": "16"},
+    )
+    run = run_bench(bench, report=False)
+    assert (run.planned, run.computed) == (1, 1)
+    assert len(RunDir(tmp_path / "bench").read_rows()) == 1

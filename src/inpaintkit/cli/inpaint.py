@@ -37,6 +37,14 @@ def inpaint(
         str | None,
         typer.Option(help="default | embedded name | folder | .safetensors | .pt | hub id."),
     ] = None,
+    model_option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model-option",
+            help="What the checkpoint cannot tell, as KEY=VALUE (repeatable), e.g. "
+            "image_size=64, num_head_channels=32 for a guided-diffusion .pt.",
+        ),
+    ] = None,
     steps: Annotated[int | None, typer.Option(help="Respaced steps, the paper's T [250].")] = None,
     jump_length: Annotated[int | None, typer.Option(help="Jump length j [10].")] = None,
     resamplings: Annotated[int | None, typer.Option(help="Resamplings r [10].")] = None,
@@ -76,8 +84,10 @@ def inpaint(
     OUT/inpaintkit.json (the resolved configuration)."""
     from ..api import build_method
     from ..methods import run_inpainter
+    from ..models import load_model, parse_model_options
 
     try:
+        model_options = parse_model_options(model_option or [])
         jobs = _jobs(
             images,
             mask,
@@ -96,7 +106,9 @@ def inpaint(
             **parse_key_values(option or []),  # -o wins over the named flags
         }
         if budget is not None:
-            model, options = _apply_budget(method, model, device, options, budget)
+            model, options = _apply_budget(method, model, device, options, budget, model_options)
+        elif model_options:
+            model = load_model(model or "default", device=device, **model_options)
         inpainter = build_method(
             method,
             model=model,
@@ -145,7 +157,12 @@ def inpaint(
 
 
 def _apply_budget(
-    method: str, model: str | None, device: str, options: dict, budget: int
+    method: str,
+    model: str | None,
+    device: str,
+    options: dict,
+    budget: int,
+    model_options: dict | None = None,
 ) -> tuple[object, dict]:
     """(model, options with ``steps`` chosen by ``for_budget``). The other options (the named
     flags and -o, e.g. jump_length) are applied first, so the search keeps them; the model is
@@ -166,7 +183,7 @@ def _apply_budget(
     if unknown:  # the same message as build_method's, before anything is loaded
         valid = sorted(f.name for f in fields(cls.Options))
         raise InpaintkitError(f"unknown option(s) {unknown} for {method}; valid: {valid}")
-    loaded = load_model(model or "default", device=device)
+    loaded = load_model(model or "default", device=device, **(model_options or {}))
     chosen = cls.Options(**options).for_budget(budget, max_steps=len(loaded.betas))
     return loaded, {**options, "steps": chosen.steps}
 
