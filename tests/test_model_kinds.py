@@ -345,3 +345,14 @@ def test_model_option_flags_reach_load_model(tmp_path: Path) -> None:
     run = run_bench(bench, report=False)
     assert (run.planned, run.computed) == (1, 1)
     assert len(RunDir(tmp_path / "bench").read_rows()) == 1
+
+
+def test_manager_reloads_a_checkpoint_rewritten_in_place(tmp_path: Path, tiny_model) -> None:
+    path = save_model(tiny_model, tmp_path / "m.safetensors")
+    manager = ModelManager()
+    first = manager.get(str(path))
+    assert manager.get(str(path)) is first
+    time.sleep(0.01)
+    save_model(tiny_model, path, dtype=torch.float32)  # another size, another mtime
+    second = manager.get(str(path))
+    assert second is not first and manager.get(str(path)) is second

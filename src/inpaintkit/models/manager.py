@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
@@ -34,9 +35,16 @@ class ModelManager:
 
     @staticmethod
     def key(spec: str, device: str | torch.device = "cpu", **options: object) -> tuple:
-        """The cache key: (spec, canonical device, options as sorted JSON)."""
+        """The cache key: (spec, canonical device, options as sorted JSON, file stamp). The
+        stamp (sizes and modification times of a local file or folder's files) makes a
+        checkpoint rewritten under the same path load afresh."""
         typed = parse_model_options(options)
-        return (str(spec), str(torch.device(device)), json.dumps(typed, sort_keys=True))
+        return (
+            str(spec),
+            str(torch.device(device)),
+            json.dumps(typed, sort_keys=True),
+            _stamp(str(spec)),
+        )
 
     def get(self, spec: str = "default", device: str | torch.device = "cpu", **options: object):
         """The model for ``spec`` on ``device`` with load ``options``, loaded on first use."""
@@ -68,6 +76,15 @@ class ModelManager:
     def __len__(self) -> int:
         with self._lock:
             return len(self._models)
+
+
+def _stamp(spec: str) -> tuple:
+    path = Path(spec).expanduser()
+    try:
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    except OSError:  # not a local path (an embedded name, a hub id)
+        return ()
 
 
 _SHARED = ModelManager()
