@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import threading
 import time
 from pathlib import Path
@@ -147,6 +148,8 @@ def test_conditional_denoiser_concatenates_image_hole_masked() -> None:
     assert torch.equal(eps, raw[:, :3]) and torch.equal(var, raw[:, 3:])
     eps_cl, _ = model.denoiser(channels_last=True)(x, t, **cond)
     assert (eps_cl - eps).abs().max() < 1e-5
+    twin = pickle.loads(pickle.dumps(model))  # the lock and cached variants are not pickled
+    assert twin.channels == 3 and torch.equal(twin.denoiser()(x, t, **cond)[0], eps)
     one = _conditional(channels=1)  # channels is stored, not read from in_channels (3 here)
     assert one.channels == 1 and one.unet.config.in_channels == 3
     with pytest.raises(InpaintkitError, match="needs 7 input channels.*has 3"):

@@ -171,6 +171,14 @@ class DiffusionModel(ModelBase):
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.unet.parameters())
 
+    def __getstate__(self) -> dict:
+        """Pickle / deepcopy without the lock and the runtime variants (remade on use)."""
+        return {**self.__dict__, "_variants": {}, "_lock": None}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
 
 def _weights_version(module: torch.nn.Module) -> int:
     """Sum of the tensors' in-place version counters: changes when any weight is modified."""
