@@ -162,9 +162,12 @@ def test_feedforward_fill_pads_to_its_multiple_and_runs_in_milliseconds() -> Non
     known, keep = _inputs(size=18)  # not a multiple of 4: padded to 20, cropped back
     sketch = torch.zeros(2, 1, 18, 18)
     model.fill(known * keep, 1 - keep, sketch)  # warm-up
-    started = time.perf_counter()
-    out = model(known * keep, 1 - keep, sketch)
-    assert time.perf_counter() - started < 0.25  # measured about 2 ms
+    seconds = []
+    for _ in range(5):  # the fastest of 5: robust to a machine shared with other jobs
+        started = time.perf_counter()
+        out = model(known * keep, 1 - keep, sketch)
+        seconds.append(time.perf_counter() - started)
+    assert min(seconds) < 0.2  # measured about 2 ms on an idle 2-core CPU
     assert out.shape == (2, 3, 18, 18) and out.abs().max() <= 1
     known16, keep16 = _inputs(size=16)
     with torch.no_grad():
