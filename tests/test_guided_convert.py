@@ -16,8 +16,9 @@ import pytest
 import torch
 
 from inpaintkit.errors import InpaintkitError
+from inpaintkit.models import load_model
 from inpaintkit.models.guided import convert_guided_state_dict, load_guided_checkpoint
-from inpaintkit.models.store import build_unet
+from inpaintkit.networks import build_unet
 
 guided_unet = pytest.importorskip("guided_diffusion.unet")
 
@@ -47,10 +48,13 @@ CASES = {
         {"use_scale_shift_norm": False, "resblock_updown": False, "num_res_blocks": 1},
         {},
     ),
-    "fixed_num_heads": ({"num_head_channels": -1, "num_heads": 2}, {"num_heads": 2}),
+    "fixed_num_heads": (
+        {"num_head_channels": -1, "num_heads": 2},
+        {"num_heads": 2, "num_head_channels": -1},
+    ),
     "one_head-attention_everywhere": (
         {"num_head_channels": -1, "num_heads": 1, "attention_resolutions": (1, 2, 4)},
-        {"num_heads": 1},
+        {"num_heads": 1, "num_head_channels": None},
     ),
     "new_attention_order": (
         {"use_new_attention_order": True},
@@ -92,7 +96,7 @@ def test_matches_guided_diffusion(case, tmp_path):
     path = tmp_path / "model.pt"
     torch.save(guided.state_dict(), path)
 
-    model = load_guided_checkpoint(path, image_size=32, num_head_channels=16, **kwargs)
+    model = load_guided_checkpoint(path, **{"image_size": 32, "num_head_channels": 16, **kwargs})
 
     config = model.unet.config
     assert list(config.block_out_channels) == [32 * m for m in args["channel_mult"]]
@@ -122,7 +126,10 @@ def test_plain_chunk_qkv_split_is_wrong():
     diffs = {}
     for new_order in (False, True):
         config, state = convert_guided_state_dict(
-            guided.state_dict(), num_head_channels=16, use_new_attention_order=new_order
+            guided.state_dict(),
+            image_size=32,
+            num_head_channels=16,
+            use_new_attention_order=new_order,
         )
         diffs[new_order] = max_diff(guided, build_unet(config, state, source="test"), None)
     assert diffs[False] < 1e-4
@@ -137,17 +144,17 @@ def test_wrapped_state_dicts(wrapper, tmp_path):
     else:
         obj = {wrapper: state, "step": 5}
     torch.save(obj, tmp_path / "w.pt")
-    model = load_guided_checkpoint(tmp_path / "w.pt", num_head_channels=16)
+    model = load_guided_checkpoint(tmp_path / "w.pt", image_size=32, num_head_channels=16)
     assert model.unet.config.layers_per_block == 1
     assert model.config.learned_variance
 
 
 def test_released_architecture_config():
-    """The released 256x256 models' layout (DESIGN section 3), from a tiny shape-only dict."""
+    """The released 256x256 models' block layout (DESIGN section 3), at a tiny width."""
     guided = guided_unet.UNetModel(
         **{**BASE, "channel_mult": (1, 1, 2, 2, 4, 4), "attention_resolutions": (8, 16, 32)},
     )
-    config, _ = convert_guided_state_dict(guided.state_dict(), num_head_channels=16)
+    config, _ = convert_guided_state_dict(guided.state_dict(), image_size=256, num_head_channels=16)
     assert config["down_block_types"] == ["ResnetDownsampleBlock2D"] * 3 + ["AttnDownBlock2D"] * 3
     assert config["up_block_types"] == ["AttnUpBlock2D"] * 3 + ["ResnetUpsampleBlock2D"] * 3
     assert config["downsample_type"] == config["upsample_type"] == "resnet"
@@ -197,24 +204,85 @@ def test_not_a_guided_unet(tmp_path):
     state = make_guided(num_res_blocks=1).state_dict()
     state.pop("middle_block.1.qkv.weight")
     with pytest.raises(InpaintkitError, match="middle_block.1.qkv.weight"):
-        convert_guided_state_dict(state, num_head_channels=16)
+        convert_guided_state_dict(state, image_size=32, num_head_channels=16)
 
 
 def test_unsupported_architectures():
     state = make_guided(num_res_blocks=1).state_dict()
     with pytest.raises(InpaintkitError, match="num_head_channels=48"):
-        convert_guided_state_dict(state, num_head_channels=48)
+        convert_guided_state_dict(state, image_size=32, num_head_channels=48)
 
     # a fixed head count over attention widths 32 and 64: head sizes differ per level
     state = make_guided(num_res_blocks=1, attention_resolutions=(1, 2)).state_dict()
     with pytest.raises(InpaintkitError, match="cannot express"):
-        convert_guided_state_dict(state, num_heads=2)
+        convert_guided_state_dict(state, image_size=32, num_heads=2)
 
     # conv_resample=False: parameter-free Downsample/Upsample leave gaps in the block indices
     state = make_guided(num_res_blocks=1, resblock_updown=False, conv_resample=False).state_dict()
     with pytest.raises(InpaintkitError, match="conv_resample=False"):
-        convert_guided_state_dict(state, num_head_channels=16)
+        convert_guided_state_dict(state, image_size=32, num_head_channels=16)
 
     state = make_guided(num_res_blocks=1, channel_mult=(2, 2)).state_dict()
     with pytest.raises(InpaintkitError, match="channel_mult"):
-        convert_guided_state_dict(state, num_head_channels=16)
+        convert_guided_state_dict(state, image_size=32, num_head_channels=16)
+
+
+def test_64px_model_with_32_channel_heads(tmp_path):
+    """What the weights cannot tell is given as options; a wrong head width loads silently
+    with a large error, so a missing one is refused, not guessed."""
+    guided = make_guided(
+        image_size=64, channel_mult=(1, 2, 2), num_res_blocks=1, num_head_channels=32
+    )
+    path = tmp_path / "gd64.pt"
+    torch.save(guided.state_dict(), path)
+    gen = torch.Generator().manual_seed(2)
+    x, t = torch.randn(2, 3, 64, 64, generator=gen), torch.tensor([5, 700])
+    with torch.no_grad():
+        expected = guided(x, t)
+
+    # the CLI's --model-option values arrive as strings
+    model = load_model(path, image_size="64", num_head_channels="32")
+    assert model.image_size == 64 and model.unet.config.attention_head_dim == 32
+    with torch.no_grad():
+        got = model.unet(x, t).sample
+    assert (got - expected).abs().max().item() < 1e-4  # measured 4e-6
+
+    wrong = load_guided_checkpoint(path, image_size=64, num_head_channels=16)
+    with torch.no_grad():
+        off = (wrong.unet(x, t).sample - expected).abs().max().item()
+    assert off > 1e-2  # the silent error a guessed head width would give
+
+    with pytest.raises(InpaintkitError, match=r"num_head_channels \(or num_heads\).*--model-opt"):
+        load_model(path, image_size=64)
+    with pytest.raises(InpaintkitError, match=r"do not tell image_size.*fit: \[8, 16, 32, 64\]"):
+        load_guided_checkpoint(path, num_head_channels=32)
+    with pytest.raises(InpaintkitError, match="not both"):
+        load_guided_checkpoint(path, image_size=64, num_head_channels=32, num_heads=2)
+    with pytest.raises(InpaintkitError, match="unknown model option 'head_channels'"):
+        load_model(path, head_channels=32)
+    fixed = load_model(path, image_size=64, num_head_channels=32, learned_variance="false")
+    assert not fixed.config.learned_variance and model.config.learned_variance
+
+
+def test_released_256_layout_pins_size_and_heads():
+    """RePaint's / OpenAI's 256x256 layout needs no options (weights on the meta device: the
+    552.8M-parameter network is never allocated)."""
+    with torch.device("meta"):
+        guided = guided_unet.UNetModel(
+            image_size=256,
+            in_channels=3,
+            model_channels=256,
+            out_channels=6,
+            num_res_blocks=2,
+            attention_resolutions=(8, 16, 32),
+            channel_mult=(1, 1, 2, 2, 4, 4),
+            num_head_channels=64,
+            use_scale_shift_norm=True,
+            resblock_updown=True,
+        )
+    state = guided.state_dict()
+    assert sum(v.numel() for v in state.values()) == 552_814_086
+    config, _ = convert_guided_state_dict(state)
+    assert config["sample_size"] == 256 and config["attention_head_dim"] == 64
+    config, _ = convert_guided_state_dict(state, image_size=512, num_head_channels=128)
+    assert config["sample_size"] == 512 and config["attention_head_dim"] == 128

@@ -43,21 +43,31 @@ def test_bf16_is_close_to_fp32_but_not_identical(tiny_model: DiffusionModel) -> 
     assert tiny_model.denoiser("bf16").runtime == Runtime("cpu", "bf16", False, False)
 
 
-def test_channels_last_matches_contiguous_and_false_restores_bits(
+def test_channels_last_uses_a_copy_and_never_changes_the_shared_weights(
     tiny_model: DiffusionModel,
 ) -> None:
     x, t = _inputs(1)
+    before = {k: v.clone() for k, v in tiny_model.unet.state_dict().items()}
     eps, var = tiny_model.denoiser()(x, t)
     eps_cl, var_cl = tiny_model.denoiser("fp32", channels_last=True)(x, t)
-    weight = tiny_model.unet.conv_in.weight
-    assert weight.is_contiguous(memory_format=torch.channels_last)  # the model was converted
     assert torch.allclose(eps_cl, eps, atol=1e-5, rtol=0)
     assert torch.allclose(var_cl, var, atol=1e-5, rtol=0)
+    # the model's own weights: same values, same (contiguous) memory format
+    after = tiny_model.unet.state_dict()
+    assert all(torch.equal(after[k], v) and after[k].is_contiguous() for k, v in before.items())
+    copy = tiny_model.runtime_network(Runtime("cpu", "fp32", True))
+    assert copy is not tiny_model.unet
+    assert copy.conv_in.weight.is_contiguous(memory_format=torch.channels_last)
+    assert copy is tiny_model.runtime_network(Runtime("cpu", "fp32", True))  # cached
     plain, nhwc = tiny_model.denoiser(), tiny_model.denoiser(channels_last=True)
-    again = plain(x, t)  # a False denoiser converts the shared model back when called
-    assert tiny_model.unet.conv_in.weight.is_contiguous()
-    assert torch.equal(again[0], eps) and torch.equal(again[1], var)
     assert torch.equal(nhwc(x, t)[0], eps_cl) and torch.equal(plain(x, t)[0], eps)  # interleaved
+    assert torch.equal(nhwc(x, t)[1], var_cl) and torch.equal(plain(x, t)[1], var)
+    # an in-place change of the model's weights makes a fresh copy for the next denoiser
+    with torch.no_grad():
+        tiny_model.unet.conv_out.bias.add_(1.0)
+    shifted = tiny_model.denoiser()(x, t)[0]
+    assert torch.allclose(tiny_model.denoiser(channels_last=True)(x, t)[0], shifted, atol=1e-5)
+    assert (shifted - eps).abs().min() > 0.5
 
 
 def test_cpu_auto_is_bf16_channels_last_where_bf16_is_native(
@@ -150,7 +160,7 @@ def test_fp32_results_bit_identical_to_plain_denoiser(
     tiny_model: DiffusionModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """precision fp32 + channels_last False is the sampler as before (model.denoiser() with no
-    arguments), also on a model that another method converted to channels_last."""
+    arguments), also after another method ran the same model in channels_last."""
     monkeypatch.setattr(rt, "_cpu_bf16", lambda: False)  # a CPU where auto = fp32
     walk = {"steps": 10, "jump_length": 2, "resamplings": 2}
     known = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(3)) * 2 - 1
@@ -173,7 +183,7 @@ def test_fp32_results_bit_identical_to_plain_denoiser(
     assert torch.equal(fp32, reference) and torch.equal(run(), fp32)  # auto = fp32 here
     bf16 = run(precision="bf16")
     assert not torch.equal(bf16, fp32)
-    run(channels_last=True)  # converts the shared model's weights
+    run(channels_last=True)  # runs a channels_last copy; the shared weights stay as loaded
     assert torch.equal(run(), fp32)
 
 

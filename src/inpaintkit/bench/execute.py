@@ -2,7 +2,9 @@
 
 A :class:`Task` carries everything it needs (the method spec, the model spec, the images, holes
 and seeds), so workers never load data; a :class:`TaskResult` carries the filled images back and
-the parent scores and records them. Built methods and loaded models are cached per process.
+the parent scores and records them. Built methods are cached per process; loaded models come
+from the process-wide :func:`~inpaintkit.models.manager.shared_models` cache, so a worker loads
+each model once.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ class Task:
     """One batch: items of one (method label, mask) setting.
 
     name/options: the method and its typed options (a :class:`~.specs.MethodSpec`'s).
-    model: a load_model spec for methods that use one, else None. threads: torch intra-op
+    model: a load_model spec for methods that use one, else None. model_options: load_model's
+    options for it (what a checkpoint cannot tell, e.g. a guided model's image_size), {} if
+    none (the last field: it has a default). threads: torch intra-op
     threads while it runs (fixed, so results do not depend on how work is spread).
     images: uint8 [k, H, W, 3]; holes: bool [k, H, W] (True = fill); seeds: k ints.
     """
@@ -42,6 +46,7 @@ class Task:
     seeds: tuple[int, ...]
     images: np.ndarray
     holes: np.ndarray
+    model_options: tuple[tuple[str, object], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -60,29 +65,24 @@ class TaskResult:
     errors: tuple[str | None, ...] = ()
 
 
-_MODELS: dict[tuple[str, str], object] = {}
 _INPAINTERS: dict[tuple, object] = {}
 
 
-def remember_model(spec: str, device: str, model: object) -> None:
-    """Cache an already loaded model under its spec (saves loading it twice in one process)."""
-    _MODELS[spec, device] = model
-
-
-def build_inpainter(name: str, options: dict, model: str | None, device: str) -> object:
-    """The method ``name`` with ``options`` (cached per process, models shared between them)."""
+def build_inpainter(
+    name: str, options: dict, model: str | None, device: str, model_options: dict | None = None
+) -> object:
+    """The method ``name`` with ``options`` (cached per process; models from the shared
+    cache, :func:`~inpaintkit.models.manager.shared_models`, loaded once per process)."""
     from ..methods import build_method, get_method
 
     cls = get_method(name)
-    key = (cls, json.dumps(options, sort_keys=True), model, device)
+    model_options = dict(model_options or {})
+    key = (cls, json.dumps(options, sort_keys=True), model, device, repr(sorted(model_options)))
     if key not in _INPAINTERS:
         if cls.needs.model_kind is not None:
-            from ..models import load_model
+            from ..models.manager import shared_models
 
-            spec = model or "default"
-            if (spec, device) not in _MODELS:
-                _MODELS[spec, device] = load_model(spec, device=device)
-            loaded = _MODELS[spec, device]
+            loaded = shared_models().get(model or "default", device, **model_options)
             _INPAINTERS[key] = build_method(
                 name, model=loaded, device=device, options=options, progress=False
             )
@@ -127,7 +127,9 @@ def run_task(task: Task) -> TaskResult:
     previous = torch.get_num_threads()
     torch.set_num_threads(task.threads)
     try:
-        inpainter = build_inpainter(task.name, task.options, task.model, task.device)
+        inpainter = build_inpainter(
+            task.name, task.options, task.model, task.device, dict(task.model_options)
+        )
         started = time.perf_counter()
         try:
             images = inpaint_batch(inpainter, task.images, task.holes, task.seeds)

@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import InpaintkitError
 from ..masks import MASK_KINDS
 from .data import DATA_SPECS, BenchImages, load_bench_images
-from .execute import Task, remember_model
+from .execute import Task
 from .plan import Chunk, bench_hole, item_seed, plan_chunks
 from .presets import parse_methods
 from .specs import MethodSpec
@@ -48,7 +48,8 @@ class BenchConfig:
     count in their last bits). runtime: "fp32" runs every diffusion method whose spec sets no
     precision / channels_last in fp32 with contiguous tensors, the same bits on every machine;
     "auto" leaves them to the device's defaults (:mod:`inpaintkit.models.runtime`, bf16 on a
-    CPU with native bf16) ["fp32"].
+    CPU with native bf16) ["fp32"]. model_options: load_model options for ``model`` (what its
+    checkpoint cannot tell, e.g. {"image_size": 64, "num_head_channels": 32}) [{}].
     """
 
     methods: str | list[str]
@@ -66,6 +67,7 @@ class BenchConfig:
     steps_scale: float = 1.0
     threads: int = 1
     runtime: str = "fp32"
+    model_options: dict = field(default_factory=dict)
 
 
 RUNTIMES = ("fp32", "auto")
@@ -95,14 +97,25 @@ def parse_masks(masks: str | list[str]) -> list[str]:
     return kinds
 
 
-def model_identity(model: object, spec: str) -> dict:
-    """{"spec", "source", "digest"}: the digest is sha256 over the network's tensors, so a
-    retrained model under the same name is told apart."""
+def model_identity(model: object, spec: str, options: dict | None = None) -> dict:
+    """{"spec", "source", "digest"} (and "options" when load options were given): the digest
+    is sha256 over the networks' tensors, so a retrained model under the same name is told
+    apart. Tensor names are the state keys of a single-network model (a prior's: the digest
+    of folders written before model kinds existed) and ``<network>.<key>`` otherwise."""
+    networks = model.networks()  # type: ignore[attr-defined]
+    state = {
+        (key if len(networks) == 1 else f"{name}.{key}"): tensor
+        for name, net in networks.items()
+        for key, tensor in net.state_dict().items()
+    }
     digest = hashlib.sha256()
-    for name, tensor in sorted(model.unet.state_dict().items()):  # type: ignore[attr-defined]
+    for name, tensor in sorted(state.items()):
         digest.update(name.encode())
         digest.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
-    return {"spec": spec, "source": model.source, "digest": digest.hexdigest()}  # type: ignore[attr-defined]
+    identity = {"spec": spec, "source": model.source, "digest": digest.hexdigest()}  # type: ignore[attr-defined]
+    if options:
+        identity["options"] = dict(sorted(options.items()))
+    return identity
 
 
 def run_bench(
@@ -227,16 +240,21 @@ def _resolve_model(config: BenchConfig, specs: list[MethodSpec]) -> tuple[dict |
         if config.size is None:
             raise InpaintkitError("give --size: no method uses a model to take it from")
         return None, config.size
-    from ..models import load_model
+    from ..models import parse_model_options, shared_models
 
-    model = load_model(config.model)
-    remember_model(config.model, "cpu", model)  # the serial path reuses it
+    options = parse_model_options(config.model_options)  # typed: the same key as the workers'
+    model = shared_models().get(config.model, "cpu", **options)  # the serial path reuses it
+    identity = model_identity(model, config.model, options)
+    if model.image_size is None:  # a model that takes any size
+        if config.size is None:
+            raise InpaintkitError(f"give --size: model {model.source} takes any image size")
+        return identity, config.size
     if config.size is not None and config.size != model.image_size:
         raise InpaintkitError(
             f"model {model.source} works at {model.image_size}x{model.image_size}, not at "
             f"--size {config.size}; drop --size or choose a model trained at that size"
         )
-    return model_identity(model, config.model), model.image_size
+    return identity, model.image_size
 
 
 def _write_inputs(
@@ -277,6 +295,7 @@ def _tasks(
             seeds=tuple(item_seed(config.seed, chunk.mask, i) for i in idx),
             images=data.images[idx],
             holes=np.stack([holes[chunk.mask, i] for i in idx]),
+            model_options=tuple(sorted(config.model_options.items())) if spec.uses_model else (),
         )
 
 

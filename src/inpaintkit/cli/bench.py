@@ -30,6 +30,13 @@ def bench(
     n: Annotated[int | None, typer.Option(help="Use the first N images (default: all).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the masks and the sampling.")] = 0,
     model: Annotated[str, typer.Option(help="Model of the diffusion methods.")] = "default",
+    model_option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model-option",
+            help="What the model's checkpoint cannot tell, as KEY=VALUE (repeatable).",
+        ),
+    ] = None,
     size: Annotated[
         int | None, typer.Option(help="Image size (default: the model's resolution).")
     ] = None,
@@ -60,8 +67,10 @@ def bench(
     """Benchmark METHODS x MASKS x images: OUT/results.jsonl (one line per item, resumable),
     OUT/table.md (Table-1 shape), results.csv, summary.json, grids and plots."""
     from ..bench import BenchConfig, run_bench, write_report
+    from ..models import parse_model_options
 
     try:
+        model_options = parse_model_options(model_option or [])
         if report_only:
             write_report(out, log=typer.echo)
             typer.echo(f"report: {out / 'table.md'}")
@@ -84,6 +93,7 @@ def bench(
             steps_scale=steps_scale,
             threads=threads,
             runtime=runtime,
+            model_options=model_options,
         )
         run = run_bench(config, log=typer.echo)
     except InpaintkitError as err:

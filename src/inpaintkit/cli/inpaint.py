@@ -37,6 +37,14 @@ def inpaint(
         str | None,
         typer.Option(help="default | embedded name | folder | .safetensors | .pt | hub id."),
     ] = None,
+    model_option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model-option",
+            help="What the checkpoint cannot tell, as KEY=VALUE (repeatable), e.g. "
+            "image_size=64, num_head_channels=32 for a guided-diffusion .pt.",
+        ),
+    ] = None,
     steps: Annotated[
         int | None, typer.Option(help="Respaced reverse steps T (default: the method's).")
     ] = None,
@@ -105,12 +113,14 @@ def inpaint(
     OUT/inpaintkit.json (the resolved configuration)."""
     from ..methods import build_method, get_method, parse_options, run_method
     from ..methods.strategy import check_strategy, resolve_strategy
+    from ..models import load_model, parse_model_options
 
     try:
         check_strategy(strategy)
         if resize and strategy not in ("auto", "resize"):
             raise InpaintkitError(f"--resize is --strategy resize; it contradicts {strategy}")
         strategy = "resize" if resize else strategy
+        model_options = parse_model_options(model_option or [])
         jobs = _jobs(
             images,
             mask,
@@ -134,7 +144,11 @@ def inpaint(
         if save_trajectory and cls.needs.model_kind is None:
             raise InpaintkitError(f"--save-trajectory needs a diffusion method, not {method}")
         if budget is not None:
-            model, options = _apply_budget(cls, model, device, options, set(given), budget)
+            model, options = _apply_budget(
+                cls, model, device, options, set(given), budget, model_options
+            )
+        elif model_options:
+            model = load_model(model or "default", device=device, **model_options)
         inpainter = build_method(
             method,
             model=model,
@@ -190,7 +204,13 @@ def inpaint(
 
 
 def _apply_budget(
-    cls: type, model: str | None, device: str, options: object, given: set[str], budget: int
+    cls: type,
+    model: str | None,
+    device: str,
+    options: object,
+    given: set[str],
+    budget: int,
+    model_options: dict | None = None,
 ) -> tuple[object, object]:
     """(the loaded model, the options the method's ``for_budget`` chose for ``budget``).
 
@@ -203,7 +223,7 @@ def _apply_budget(
         cls.for_budget(options, budget)  # raises: no network, no budget
     if "steps" in given:
         raise InpaintkitError("--budget chooses the steps itself; drop --steps (or -o steps=)")
-    loaded = load_model(model or "default", device=device)
+    loaded = load_model(model or "default", device=device, **(model_options or {}))
     max_steps = len(loaded.betas) if hasattr(loaded, "betas") else None
     return loaded, cls.for_budget(options, budget, max_steps=max_steps, fixed=given)
 

@@ -1,8 +1,27 @@
-"""Networks, checkpoint loading and conversion, the embedded default weights."""
+"""Loaded models of every kind, checkpoint formats and conversion, the embedded weights."""
 
-from .loading import embedded_models, load_model
+from .conditional import ConditionalDiffusionModel
+from .feedforward import BundleModel, FeedForwardModel
+from .kinds import KINDS, LoadedModel
+from .loading import MODEL_OPTIONS, embedded_models, load_model, parse_model_options
+from .manager import ModelManager, shared_models
 from .model import DiffusionModel
 from .spec import DiffusionConfig
 from .store import save_model
 
-__all__ = ["DiffusionConfig", "DiffusionModel", "embedded_models", "load_model", "save_model"]
+__all__ = [
+    "KINDS",
+    "MODEL_OPTIONS",
+    "BundleModel",
+    "ConditionalDiffusionModel",
+    "DiffusionConfig",
+    "DiffusionModel",
+    "FeedForwardModel",
+    "LoadedModel",
+    "ModelManager",
+    "embedded_models",
+    "load_model",
+    "parse_model_options",
+    "save_model",
+    "shared_models",
+]

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from ..errors import InpaintkitError
+from ..networks.registry import build_unet
 from .model import DiffusionModel
 from .spec import DiffusionConfig
 
@@ -25,12 +26,16 @@ def read_json(path: Path) -> dict:
         raise InpaintkitError(f"cannot read JSON {path}: {err}") from err
 
 
-def diffusion_config_from_scheduler(folder: Path, unet_config: dict) -> DiffusionConfig:
+def diffusion_config_from_scheduler(
+    folder: Path, unet_config: dict, *, learned_variance: bool | None = None
+) -> DiffusionConfig:
     """The DiffusionConfig of a diffusers model folder.
 
     Reads ``scheduler_config.json`` in ``folder`` or ``folder/../scheduler`` (a pipeline's layout);
-    without one, DDPM's defaults. Learned variance when the UNet has twice the input channels
-    (Improved DDPM's layout) or the scheduler says ``variance_type: learned_range``.
+    without one, DDPM's defaults. ``learned_variance``: True/False as given; None (default) =
+    inferred here, at the loading edge (diffusers files do not state it): learned when the
+    scheduler says ``variance_type: learned*`` or the UNet has twice the input channels
+    (Improved DDPM's layout). The returned config states it explicitly.
     """
     candidates = [
         folder / "scheduler_config.json",
@@ -43,8 +48,11 @@ def diffusion_config_from_scheduler(folder: Path, unet_config: dict) -> Diffusio
             f"{folder}: unsupported beta_schedule {schedule!r}; "
             f"supported: {sorted(_BETA_SCHEDULES)}"
         )
-    learned = unet_config.get("out_channels", 3) == 2 * unet_config.get("in_channels", 3)
-    learned = learned or str(scheduler.get("variance_type", "")).startswith("learned")
+    if learned_variance is None:
+        learned = unet_config.get("out_channels", 3) == 2 * unet_config.get("in_channels", 3)
+        learned = learned or str(scheduler.get("variance_type", "")).startswith("learned")
+    else:
+        learned = bool(learned_variance)
     explicit_ends = schedule != "squaredcos_cap_v2"
     return DiffusionConfig(
         num_train_timesteps=int(scheduler.get("num_train_timesteps", 1000)),
@@ -68,10 +76,13 @@ def unet_folder(folder: Path) -> Path:
     )
 
 
-def load_diffusers_folder(folder: str | Path, *, source: str | None = None) -> DiffusionModel:
-    """Load a UNet2DModel from a diffusers folder (a UNet's or a whole pipeline's)."""
-    from .store import build_unet
+def load_diffusers_folder(
+    folder: str | Path, *, source: str | None = None, learned_variance: bool | None = None
+) -> DiffusionModel:
+    """Load a UNet2DModel from a diffusers folder (a UNet's or a whole pipeline's) as a prior.
 
+    learned_variance: None = inferred (see :func:`diffusion_config_from_scheduler`).
+    """
     folder = unet_folder(Path(folder))
     config = read_json(folder / "config.json")
     if config.get("_class_name", "UNet2DModel") != "UNet2DModel":
@@ -92,7 +103,8 @@ def load_diffusers_folder(folder: str | Path, *, source: str | None = None) -> D
         state = torch.load(weights, map_location="cpu", weights_only=True)
     unet = build_unet(config, state, source=str(weights))
     name = source or str(folder)
-    return DiffusionModel(unet, diffusion_config_from_scheduler(folder, config), source=name)
+    diffusion = diffusion_config_from_scheduler(folder, config, learned_variance=learned_variance)
+    return DiffusionModel(unet, diffusion, source=name)
 
 
 def download_hub_model(repo_id: str, revision: str | None = None) -> Path:

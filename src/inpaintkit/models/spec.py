@@ -37,11 +37,24 @@ class DiffusionConfig:
                 f"unknown prediction type {self.prediction!r}; choose one of {PREDICTIONS}"
             )
 
+    def as_dict(self) -> dict:
+        """Every field, JSON-able."""
+        return asdict(self)
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> DiffusionConfig:
-        data = json.loads(text)
+    def from_dict(cls, data: dict) -> DiffusionConfig:
+        """From :meth:`as_dict`'s output; unknown keys are ignored (newer files)."""
+        if not isinstance(data, dict):
+            raise InpaintkitError(f"a diffusion config must be a JSON object, not {data!r}")
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        try:
+            return cls(**{k: v for k, v in data.items() if k in known})
+        except TypeError as err:
+            raise InpaintkitError(f"invalid diffusion config {data}: {err}") from err
+
+    @classmethod
+    def from_json(cls, text: str) -> DiffusionConfig:
+        return cls.from_dict(json.loads(text))

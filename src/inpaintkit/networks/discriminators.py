@@ -10,12 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-try:  # the registry of network classes (inpaintkit.networks.registry) registers it by name
-    from .registry import register_network
-except ImportError:  # pragma: no cover - a branch without the registry
-
-    def register_network(name: str | None = None):  # type: ignore[no-redef]
-        return lambda cls: cls
+from .registry import register_network
 
 
 @register_network()
