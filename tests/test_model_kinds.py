@@ -257,11 +257,16 @@ def test_model_options_are_typed_and_checked() -> None:
         "image_size": 64,
         "learned_variance": False,
     }
-    with pytest.raises(InpaintkitError, match="image_size='big' must be a int"):
+    # the one option parser (inpaintkit.options): the option, the value and what is valid
+    with pytest.raises(InpaintkitError, match="image_size of the model: 'big' is not an integer"):
         parse_model_options({"image_size": "big"})
-    with pytest.raises(InpaintkitError, match="unknown model option 'size'; valid: image_size"):
+    with pytest.raises(InpaintkitError, match="image_size of the model: 0 is out of range"):
+        parse_model_options(["image_size=0"])
+    with pytest.raises(InpaintkitError, match="'cosin' is not one of the choices"):
+        parse_model_options(["noise_schedule=cosin"])
+    with pytest.raises(InpaintkitError, match="unknown option 'size' for the model; valid: image"):
         parse_model_options(["size=3"])
-    with pytest.raises(InpaintkitError, match="KEY=VALUE"):
+    with pytest.raises(InpaintkitError, match="--model-option takes KEY=VALUE"):
         parse_model_options(["image_size"])
 
 

@@ -1,4 +1,4 @@
-"""The one option schema and parser (methods.options), the method protocol (needs, cost,
+"""The one option schema and parser (inpaintkit.options), the method protocol (needs, cost,
 for_budget, fit), the registry, and the walk chosen for a budget."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from inpaintkit.methods.diffusion import (
     SDEditOptions,
     choose_walk,
 )
-from inpaintkit.methods.options import as_strings, describe_defaults
+from inpaintkit.options import as_strings, describe_defaults
 
 runner = CliRunner()
 
@@ -339,3 +339,34 @@ def test_a_reference_method_fits_before_inpainting() -> None:
         ReferenceMethod().fit([], steps=1)
     with pytest.raises(OptionError, match="strength"):
         _MeanOptions(strength=2.0)
+
+
+def test_train_and_model_options_use_the_one_parser(tmp_path) -> None:
+    """`inpaintkit train -o` and `--model-option` are typed by inpaintkit.options, before any
+    data or model is touched: the error names the option and what is valid."""
+    from typer.testing import CliRunner
+
+    from inpaintkit.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["train", "no-such-data", "--out", str(tmp_path / "r"), "-o", "warmup_steps=abc"]
+    )
+    assert result.exit_code == 2
+    assert "option warmup_steps of inpaintkit train: 'abc' is not an integer" in result.output
+    result = runner.invoke(
+        app, ["train", "no-such-data", "--out", str(tmp_path / "r"), "-o", "lrr=1"]
+    )
+    assert result.exit_code == 2 and "unknown option 'lrr' for inpaintkit train" in result.output
+    image = tmp_path / "a.png"
+    from PIL import Image
+
+    Image.new("RGB", (32, 32), "white").save(image)
+    result = runner.invoke(
+        app,
+        ["inpaint", str(image), "--mask-kind", "half", "--model", "nowhere.pt",
+         "--model-option", "image_size=big", "--out", str(tmp_path / "o")],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "option image_size of the model: 'big' is not an integer" in result.output
+    assert not (tmp_path / "r").exists() and not (tmp_path / "o").exists()

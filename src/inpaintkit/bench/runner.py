@@ -295,7 +295,11 @@ def _tasks(
             seeds=tuple(item_seed(config.seed, chunk.mask, i) for i in idx),
             images=data.images[idx],
             holes=np.stack([holes[chunk.mask, i] for i in idx]),
-            model_options=tuple(sorted(config.model_options.items())) if spec.uses_model else (),
+            model_options=(
+                tuple(sorted(config.model_options.items()))
+                if spec.needs.model_kind is not None
+                else ()
+            ),
         )
 
 

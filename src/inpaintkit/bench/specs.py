@@ -1,5 +1,5 @@
 """Method specs: "NAME" or "NAME:key=value,key=value", parsed by the one option parser
-(:func:`inpaintkit.methods.options.parse_options`) into typed ``build_method`` options.
+(:func:`inpaintkit.options.parse_options`) into typed ``build_method`` options.
 
 A spec's label is the string itself (e.g. ``"repaint:steps=50,jump_length=5,resamplings=3"``);
 results, file names and tables are keyed by it. A comma-separated list of specs is split so that

@@ -45,7 +45,7 @@ def methods(
     default cost); --verbose adds every option's default, valid values and help, generated from
     the methods' option schemas."""
     from ..methods import METHODS
-    from ..methods.options import format_value, option_schema
+    from ..options import format_value, option_schema
 
     width = max(map(len, METHODS))
     typer.echo(f"{'method':<{width}}  {'model':<8}  summary (headline defaults; cost)")

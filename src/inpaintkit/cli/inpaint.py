@@ -12,7 +12,8 @@ from typing import Annotated
 import typer
 
 from ..errors import InpaintkitError
-from .app import app, fail, split_key_values
+from ..options import split_key_values
+from .app import app, fail
 
 
 @app.command()

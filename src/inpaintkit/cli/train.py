@@ -8,18 +8,8 @@ from typing import Annotated
 import typer
 
 from ..errors import InpaintkitError
-from .app import app, fail, parse_key_values
-
-
-def _raw_key_values(pairs: list[str]) -> dict[str, str]:
-    """KEY=VALUE strings as a dict of strings (the objective converts them to its types)."""
-    parsed = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        if not sep or not key:
-            raise InpaintkitError(f"--objective-option takes KEY=VALUE, got {pair!r}")
-        parsed[key.replace("-", "_")] = text
-    return parsed
+from ..options import split_key_values
+from .app import app, fail
 
 
 @app.command()
@@ -62,16 +52,22 @@ def train(
     """Train a model with accelerate (CPU, GPU, or `accelerate launch` for several): a DDPM
     prior by default, a conditional diffusion model or an adversarial feed-forward generator;
     checkpoints every few minutes, resumes exactly with --resume."""
+    from ..options import parse_values
+    from ..train.config import TrainConfig
     from ..train.export import run_training
 
     try:
-        objective_options = _raw_key_values(objective_option or [])
+        # the objective converts its own options; TrainConfig fields go through the one parser
+        objective_options = split_key_values(objective_option or [], "--objective-option")
+        overrides = parse_values(
+            TrainConfig, split_key_values(option or []), owner="inpaintkit train"
+        )
         if holes is not None:
             objective_options["holes"] = holes
         last = run_training(
             data, preset=preset, steps=steps, out=out, resume=resume, batch_size=batch_size,
             lr=lr, objective=objective, num_threads=threads,
-            objective_options=objective_options, **parse_key_values(option or []),
+            objective_options=objective_options, **overrides,
         )  # fmt: skip
     except InpaintkitError as err:
         fail(err)

@@ -13,15 +13,16 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from ..errors import InpaintkitError
+from ..io.tensors import arrays_to_tensor
 from .emoji import composite_on_white
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 
 def to_model_range(images_uint8: np.ndarray) -> torch.Tensor:
-    """uint8 [..., H, W, 3] -> float32 [..., 3, H, W] in [-1, 1] (x / 127.5 - 1)."""
-    array = torch.from_numpy(np.array(images_uint8, dtype=np.uint8, copy=True))
-    return array.movedim(-1, -3).float().div(127.5).sub(1.0)
+    """uint8 [..., H, W, 3] -> float32 [..., 3, H, W] in [-1, 1] (x / 127.5 - 1); see
+    :func:`inpaintkit.io.arrays_to_tensor`."""
+    return arrays_to_tensor(images_uint8)
 
 
 def resize_center_crop(image: Image.Image, size: int) -> Image.Image:

@@ -17,9 +17,19 @@ from __future__ import annotations
 from .grids import make_grid, save_gif, show_hole
 from .holes import WHITE_CHOICES, load_hole, save_hole
 from .images import MAX_PIXELS, ImageSource, load_image, save_image
-from .tensors import hole_to_keep, image_to_tensor, input_to_tensor, keep_to_hole, tensor_to_images
+from .tensors import (
+    arrays_to_tensor,
+    hole_to_keep,
+    image_to_tensor,
+    input_to_tensor,
+    keep_to_hole,
+    tensor_to_arrays,
+    tensor_to_images,
+)
 
 __all__ = [
+    "arrays_to_tensor",
+    "tensor_to_arrays",
     "MAX_PIXELS",
     "WHITE_CHOICES",
     "ImageSource",

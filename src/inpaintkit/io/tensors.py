@@ -24,6 +24,28 @@ def image_to_tensor(image: Image.Image) -> torch.Tensor:
     return (arr / 127.5 - 1.0).permute(2, 0, 1).unsqueeze(0).contiguous()
 
 
+def arrays_to_tensor(images: np.ndarray) -> torch.Tensor:
+    """uint8 arrays [..., H, W, C] -> float32 tensor [..., C, H, W] in [-1, 1] (x / 127.5 - 1).
+
+    The batch form of :func:`image_to_tensor` for data sets and metrics (no copy of the caller's
+    array is kept)."""
+    array = np.asarray(images)
+    if array.dtype != np.uint8 or array.ndim < 3:
+        raise InpaintkitError(
+            f"expected uint8 arrays [..., H, W, C], got dtype {array.dtype} shape {array.shape}"
+        )
+    x = torch.from_numpy(np.array(array, dtype=np.uint8, copy=True))
+    return x.movedim(-1, -3).float().div(127.5).sub(1.0)
+
+
+def tensor_to_arrays(x: torch.Tensor) -> np.ndarray:
+    """Float tensor [B, C, H, W] in [-1, 1] -> uint8 array [B, H, W, C]: clamped to [-1, 1],
+    mapped to 0..255 and rounded half to even (the inverse of :func:`arrays_to_tensor` on
+    uint8 values)."""
+    x = x.detach().to("cpu", torch.float32)
+    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
 def tensor_to_images(x: torch.Tensor) -> list[Image.Image]:
     """Float tensor [B, 3, H, W] in [-1, 1] -> B RGB PIL images.
 
@@ -35,11 +57,9 @@ def tensor_to_images(x: torch.Tensor) -> list[Image.Image]:
         raise InpaintkitError(f"expected a tensor [B, 3, H, W], got {got}")
     if not x.is_floating_point():
         raise InpaintkitError(f"expected a float tensor in [-1, 1], got dtype {x.dtype}")
-    x = x.detach().to("cpu", torch.float32)
     if not torch.isfinite(x).all():
         raise InpaintkitError("image tensor holds NaN or infinite values")
-    u8 = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return [Image.fromarray(a.permute(1, 2, 0).numpy()) for a in u8]
+    return [Image.fromarray(a) for a in tensor_to_arrays(x)]
 
 
 def hole_to_keep(hole: np.ndarray) -> torch.Tensor:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from ..options import OptionError, Options, option, option_schema, parse_options
 from .base import ArrayInpainter, Inpainter, Method, Needs, ReferenceMethod
 from .classical import (
     Biharmonic,
@@ -13,7 +14,6 @@ from .classical import (
     Telea,
 )
 from .diffusion import DDNM, RePaint, RePaintFast, RePaintOptions, RePaintSDEdit
-from .options import OptionError, Options, option, option_schema, parse_options
 from .registry import METHODS, build_method, get_method, list_methods
 from .strategy import STRATEGIES
 from .wrapper import Job, fill_batch, plan_jobs, run_inpainter, run_method, sample_seed

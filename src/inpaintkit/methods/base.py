@@ -1,6 +1,6 @@
-"""The method protocol (name, summary, Options, needs, cost, for_budget, fit) and the one shared
-wrapper around every method (DESIGN rule 8): size checks, optional resizing, K samples with
-per-sample seeds, batching, and pasting the known pixels back exactly."""
+"""The method protocol: name, summary, Options, needs, cost, for_budget, and fit for
+reference-driven methods (DESIGN rule 8). The shared wrapper that runs any method on images of
+any size is :mod:`.wrapper`."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import torch
 from PIL import Image
 
 from ..errors import InpaintkitError
-from ..io import image_to_tensor, tensor_to_images
-from .options import Options, describe_defaults
+from ..io import image_to_tensor, keep_to_hole, tensor_to_images
+from ..options import Options, describe_defaults
 
 Callback = Callable[[dict], None]
 
@@ -170,6 +170,6 @@ class ArrayInpainter(Method):
         rows = []
         for image, row_keep, generator in zip(tensor_to_images(known), keep, generators):
             rng = np.random.default_rng(generator.initial_seed())
-            filled = self.fill(np.asarray(image), row_keep[0].cpu().numpy() == 0, rng)
+            filled = self.fill(np.asarray(image), keep_to_hole(row_keep[0]), rng)
             rows.append(image_to_tensor(Image.fromarray(filled)))
         return torch.cat(rows).to(known.device)

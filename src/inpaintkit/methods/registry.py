@@ -8,10 +8,10 @@ from collections.abc import Mapping
 import torch
 
 from ..errors import InpaintkitError
+from ..options import parse_options
 from .base import Inpainter, Method
 from .classical import Biharmonic, Exemplar, NavierStokes, PatchMatch, PDEDiffusion, Telea
 from .diffusion import DDNM, RePaint, RePaintFast, RePaintSDEdit
-from .options import parse_options
 
 # RePaint and its Table 4 ablation, the fast samplers (about 230 NFE), then the survey's
 # classical baselines (sections 2.1-2.2)
@@ -81,7 +81,7 @@ def build_method(
 
 def list_methods() -> list[dict]:
     """One dict per registered method: name, summary, needs, default cost and option schema."""
-    from .options import option_schema
+    from ..options import option_schema
 
     return [
         {

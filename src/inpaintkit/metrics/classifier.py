@@ -39,6 +39,7 @@ import torch
 from torch import nn
 
 from ..errors import InpaintkitError
+from ..io.tensors import arrays_to_tensor
 
 FORMAT = "inpaintkit-emoji-classifier-1"
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "metrics_weights"
@@ -119,8 +120,7 @@ class EmojiClassifier(nn.Module):
 
 def to_input(images: np.ndarray) -> torch.Tensor:
     """uint8 [N, H, W, 3] -> float32 [N, 3, H, W] in [-1, 1] (x / 127.5 - 1)."""
-    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()
-    return x / 127.5 - 1.0
+    return arrays_to_tensor(images)
 
 
 @torch.inference_mode()

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InpaintkitError
+from ..io.tensors import arrays_to_tensor
 from .pixel import check_pair
 
 
@@ -85,10 +86,7 @@ def lpips_scorer(
 
     def scorer(result: np.ndarray, truth: np.ndarray) -> float:
         check_pair(result, truth, np.zeros(result.shape[:2], dtype=bool))
-        a, b = (
-            torch.from_numpy(np.ascontiguousarray(im)).permute(2, 0, 1)[None].float() / 127.5 - 1
-            for im in (result, truth)
-        )
+        a, b = (arrays_to_tensor(im[None]) for im in (result, truth))
         with torch.inference_mode():
             return float(model(a, b).reshape(()))
 

@@ -3,7 +3,7 @@
 from .conditional import ConditionalDiffusionModel
 from .feedforward import BundleModel, FeedForwardModel
 from .kinds import KINDS, LoadedModel
-from .loading import MODEL_OPTIONS, embedded_models, load_model, parse_model_options
+from .loading import MODEL_OPTIONS, ModelOptions, embedded_models, load_model, parse_model_options
 from .manager import ModelManager, shared_models
 from .model import DiffusionModel
 from .spec import DiffusionConfig
@@ -12,6 +12,7 @@ from .store import save_model
 __all__ = [
     "KINDS",
     "MODEL_OPTIONS",
+    "ModelOptions",
     "BundleModel",
     "ConditionalDiffusionModel",
     "DiffusionConfig",

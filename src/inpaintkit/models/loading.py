@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import torch
 
 from ..errors import InpaintkitError
+from ..options import Options, option, parse_values, split_key_values
 from .diffusers_io import download_hub_model, load_diffusers_folder
 from .store import load_safetensors
 
@@ -17,19 +19,31 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 EMBEDDED = ("emoji32", "emoji32-placeholder")
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
-# name -> (type, help): what a checkpoint format may not record; see load_model.
-MODEL_OPTIONS: dict[str, tuple[type, str]] = {
-    "image_size": (int, "guided .pt: the training image size"),
-    "num_head_channels": (int, "guided .pt: channels per attention head"),
-    "num_heads": (int, "guided .pt: a fixed number of attention heads (instead of the above)"),
-    "use_new_attention_order": (bool, "guided .pt: QKVAttention layout [false]"),
-    "noise_schedule": (str, "guided .pt: linear or cosine [linear]"),
-    "learned_variance": (
-        bool,
-        "guided .pt and diffusers: the network outputs 2C channels (default: inferred)",
-    ),
-}
-_TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+
+@dataclass(frozen=True)
+class ModelOptions(Options):
+    """What a checkpoint format may not record (``--model-option KEY=VALUE``; see load_model).
+    None = not given: the loader reads it from the checkpoint or refuses clearly."""
+
+    image_size: int | None = option(None, help="guided .pt: the training image size", min=1)
+    num_head_channels: int | None = option(
+        None, help="guided .pt: channels per attention head (-1: use num_heads)", min=-1
+    )
+    num_heads: int | None = option(
+        None, help="guided .pt: a fixed number of attention heads (instead of the above)", min=1
+    )
+    use_new_attention_order: bool | None = option(
+        None, help="guided .pt: QKVAttention layout [false]"
+    )
+    noise_schedule: str | None = option(
+        None, help="guided .pt: linear or cosine [linear]", choices=("linear", "cosine")
+    )
+    learned_variance: bool | None = option(
+        None, help="guided .pt and diffusers: the network outputs 2C channels [inferred]"
+    )
+
+
+MODEL_OPTIONS: tuple[str, ...] = tuple(f.name for f in fields(ModelOptions))
 
 
 def embedded_models() -> list[str]:
@@ -38,43 +52,13 @@ def embedded_models() -> list[str]:
 
 
 def parse_model_options(values: Mapping[str, object] | Iterable[str]) -> dict[str, object]:
-    """Typed model options from {"name": value} (strings as a CLI gives them, or typed values)
-    or from "KEY=VALUE" strings (``--model-option``). Raises InpaintkitError naming a bad
-    option and the valid names, or a bad value and the expected type."""
+    """The model options given, typed by the one option parser (:mod:`inpaintkit.options`):
+    from {"name": value} (strings as a CLI gives them, or typed values) or from "KEY=VALUE"
+    strings (``--model-option``). Raises InpaintkitError naming a bad option and the valid
+    names, or a bad value and what is valid."""
     if not isinstance(values, Mapping):
-        pairs = {}
-        for item in values:
-            key, sep, value = str(item).partition("=")
-            if not sep or not key.strip():
-                raise InpaintkitError(f"model option {item!r} must look like KEY=VALUE")
-            pairs[key.strip()] = value.strip()
-        values = pairs
-    out: dict[str, object] = {}
-    for key, value in values.items():
-        if key not in MODEL_OPTIONS:
-            valid = ", ".join(f"{k} ({t.__name__})" for k, (t, _) in MODEL_OPTIONS.items())
-            raise InpaintkitError(f"unknown model option {key!r}; valid: {valid}")
-        kind = MODEL_OPTIONS[key][0]
-        out[key] = _coerce(key, value, kind)
-    return out
-
-
-def _coerce(key: str, value: object, kind: type) -> object:
-    if value is None:
-        return None
-    if kind is bool:
-        if isinstance(value, bool):
-            return value
-        if str(value).lower() in _TRUE + _FALSE:
-            return str(value).lower() in _TRUE
-    elif kind is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()):
-            return int(value)
-    elif isinstance(value, str):
-        return value
-    raise InpaintkitError(f"model option {key}={value!r} must be a {kind.__name__}")
+        values = split_key_values(values, "--model-option")
+    return parse_values(ModelOptions, values, owner="the model")
 
 
 def load_model(spec: str | Path = "default", *, device: str | torch.device = "cpu", **options):
@@ -89,7 +73,7 @@ def load_model(spec: str | Path = "default", *, device: str | torch.device = "cp
         ``torch.load(weights_only=True)`` (see :mod:`.guided` for what must be given);
       - a Hugging Face hub id "owner/name" (downloaded; a clear error offline).
     device: where the networks run. options: what the checkpoint cannot tell (see
-    :data:`MODEL_OPTIONS`; strings are parsed, e.g. from ``--model-option image_size=64``); an
+    :class:`ModelOptions`; strings are parsed, e.g. from ``--model-option image_size=64``); an
     option a format does not take is an error. Returns the model in eval mode, float32.
     """
     model = _load(str(spec), parse_model_options(options))

@@ -13,6 +13,7 @@ from ..diffusion.denoiser import Denoiser
 from ..diffusion.noise import randn
 from ..diffusion.process import GaussianDiffusion
 from ..diffusion.samplers import sample_ddim
+from ..io.tensors import tensor_to_arrays
 
 
 @torch.no_grad()
@@ -46,8 +47,7 @@ def ddpm_sample(
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """float [B, C, H, W] in [-1, 1] -> uint8 [B, H, W, 3] (one channel is repeated to three)."""
-    scaled = ((images.detach().float().cpu() + 1.0) * 127.5).round().clamp(0, 255)
-    array = scaled.to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    array = tensor_to_arrays(images)
     return np.repeat(array, 3, axis=-1) if array.shape[-1] == 1 else array
 
 

@@ -9,8 +9,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ...errors import InpaintkitError
+from ...options import Options, option
 from ..base import ArrayInpainter
-from ..options import Options, option
 from .libraries import check_has_known
 
 ALPHA = 255.0  # the paper's normalisation alpha of the data term D(p), for 8-bit images

@@ -16,8 +16,8 @@ from typing import ClassVar
 import numpy as np
 
 from ...errors import InpaintkitError
+from ...options import Options, option
 from ..base import ArrayInpainter
-from ..options import Options, option
 
 
 def require(module: str, package: str, method: str) -> ModuleType:

@@ -8,8 +8,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from ...options import Options, option
 from ..base import ArrayInpainter
-from ..options import Options, option
 from .libraries import check_has_known
 
 KINDS = ("isotropic", "perona-malik")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ...diffusion.schedules import sdedit_times
-from ..options import option
+from ...options import option
 from .repaint import RePaint, WalkOptions
 
 

@@ -15,8 +15,8 @@ from ...diffusion.schedules import count_steps, repaint_times, space_timesteps
 from ...errors import InpaintkitError
 from ...models import DiffusionModel, load_model
 from ...models.runtime import PRECISIONS, Runtime, check_knobs
+from ...options import Options, option
 from ..base import Callback, Method, Needs
-from ..options import Options, option
 from .budget import choose_walk
 
 

@@ -1,4 +1,5 @@
-"""The ONE typed option schema and parser of every method (DESIGN rule 9).
+"""The ONE typed option schema and parser (DESIGN rule 9): method options, model options
+(``--model-option``) and training options (``inpaintkit train -o``) all go through it.
 
 A method's options are a frozen dataclass derived from :class:`Options`; each field is declared
 with :func:`option`, which stores its help text, range and choices in the field's metadata::
@@ -27,10 +28,10 @@ import functools
 import math
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ..errors import InpaintkitError
+from .errors import InpaintkitError
 
 TRUE = ("true", "yes", "1", "on")
 FALSE = ("false", "no", "0", "off")
@@ -303,15 +304,26 @@ def _not_a(kinds: tuple[type, ...]) -> str:
     return f"is not {'an' if kind[0] in 'aeiou' else 'a'} {kind}"
 
 
-def parse_options(cls: type, values: Mapping[str, object], owner: str | None = None) -> Any:
-    """An instance of ``cls`` (an Options dataclass) from ``values``, validated.
+def split_key_values(pairs: Iterable[str], flag: str = "--option") -> dict[str, str]:
+    """KEY=VALUE strings (repeatable CLI flags) to {key: "value"}, "-" in keys read as "_".
+    The values stay strings for :func:`parse_options`, which converts them by each option's
+    declared type; the last of a repeated key wins. ``flag`` names the flag in errors."""
+    parsed: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, text = str(pair).partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise InpaintkitError(f"{flag} takes KEY=VALUE, got {pair!r}")
+        parsed[key] = text.strip()
+    return parsed
 
-    values: option name -> a string (converted by the field's type; see :func:`convert`) or a
-    typed value (JSON or Python; checked as it is). Names may use "-" for "_". Options not
-    given keep their defaults. owner: the method's name, used in error messages.
-    Raises :class:`OptionError` for an unknown name (listing the valid ones), a value of the
-    wrong type, out of range or not among the choices.
-    """
+
+def parse_values(
+    cls: type, values: Mapping[str, object], owner: str | None = None
+) -> dict[str, object]:
+    """The given ``values`` only, typed and checked against the fields of dataclass ``cls``
+    (strings converted, typed values checked; see :func:`parse_options`), e.g. for overrides
+    handed on as keywords. Raises :class:`OptionError` / InpaintkitError as parse_options."""
     names = [f.name for f in dataclasses.fields(cls)]
     unknown = [k for k in values if k.replace("-", "_") not in names]
     if unknown:
@@ -328,8 +340,23 @@ def parse_options(cls: type, values: Mapping[str, object], owner: str | None = N
             if name in typed:
                 raise OptionError(name, _MISSING, "is given twice", "")
             typed[name] = convert(cls, name, value) if isinstance(value, str) else value
-            if not issubclass(cls, Options):  # plain dataclasses: check the types here
-                typed[name] = check_value(cls, name, typed[name])
+            typed[name] = check_value(cls, name, typed[name])
+    except OptionError as error:
+        raise (error.of(owner) if owner else error) from None
+    return typed
+
+
+def parse_options(cls: type, values: Mapping[str, object], owner: str | None = None) -> Any:
+    """An instance of ``cls`` (an Options dataclass) from ``values``, validated.
+
+    values: option name -> a string (converted by the field's type; see :func:`convert`) or a
+    typed value (JSON or Python; checked as it is). Names may use "-" for "_". Options not
+    given keep their defaults. owner: the method's name, used in error messages.
+    Raises :class:`OptionError` for an unknown name (listing the valid ones), a value of the
+    wrong type, out of range or not among the choices.
+    """
+    typed = parse_values(cls, values, owner)
+    try:
         return cls(**typed)
     except OptionError as error:
         raise (error.of(owner) if owner else error) from None
@@ -345,4 +372,6 @@ __all__ = [
     "option",
     "option_schema",
     "parse_options",
+    "parse_values",
+    "split_key_values",
 ]
