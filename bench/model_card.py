@@ -26,7 +26,8 @@ from inpaintkit.bench.figures import method_grid
 from inpaintkit.bench.store import RunDir
 from inpaintkit.data import load_emoji
 from inpaintkit.models import load_model
-from inpaintkit.train.ddpm import load_run_config, save_sample_grid
+from inpaintkit.train.export import load_run_config
+from inpaintkit.train.previews import save_sample_grid
 from inpaintkit.train.report import heldout_loss, plot_loss, read_log, training_time
 
 PAPER_MASKS = ["wide", "narrow", "sr2x", "altlines", "half", "expand"]

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from inpaintkit.data.folder import ArrayDataset, ImageFolderDataset
+from inpaintkit.data.specs import make_dataset
 from inpaintkit.diffusion.schedules import make_betas
 from inpaintkit.errors import InpaintkitError
 from inpaintkit.models.store import load_safetensors
@@ -29,17 +30,13 @@ from inpaintkit.train.checkpoint import (
     load_checkpoint,
     restore_rng_state,
 )
-from inpaintkit.train.ddpm import (
-    TrainConfig,
-    ddpm_sample,
-    epsilon_mse_loss,
-    export_model,
-    lr_factor,
-    make_dataset,
-    select_loss_fn,
-    train,
-)
+from inpaintkit.train.config import TrainConfig, lr_factor
 from inpaintkit.train.ema import EMA, ema_decay_at
+from inpaintkit.train.export import export_model
+from inpaintkit.train.loop import train
+from inpaintkit.train.losses import epsilon_mse_loss
+from inpaintkit.train.objectives.ddpm_prior import select_loss_fn
+from inpaintkit.train.previews import ddpm_sample
 
 TEST_IMAGES = Path(__file__).parent / "data" / "emoji_test_64"
 

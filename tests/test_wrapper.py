@@ -336,3 +336,35 @@ def test_crops_go_back_where_they_came_from(hole_box, size) -> None:
         assert diff[hole].max() == 0
     else:  # Lanczos down and up
         assert diff[hole].max() <= 3 and diff[hole].mean() < 0.5
+
+
+def test_api_inpaint_takes_extra_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """inpaintkit.inpaint(..., inputs={"sketch": FILE}) reads the file at the image's size and
+    hands it to the method as a keyword tensor; a size mismatch is a clear error."""
+    from inpaintkit.methods import METHODS, Method, Needs
+
+    seen: list[torch.Tensor] = []
+
+    class SketchFill(Method):
+        name = "sketch-fill"
+        needs = Needs(None, inputs=("sketch",))
+
+        def __init__(self, options: object) -> None:
+            self.options = options
+
+        def __call__(self, known, keep, *, generators, callback=None, sketch):
+            seen.append(sketch)
+            return sketch.expand_as(known)  # paint the sketch into the hole
+
+    monkeypatch.setitem(METHODS, "sketch-fill", SketchFill)
+    image = _photo(24, 16)
+    hole = _square_hole((16, 24), 4, 6, 5)
+    sketch = np.zeros((16, 24), np.uint8)
+    sketch[:, ::2] = 255
+    Image.fromarray(sketch).save(tmp_path / "sketch.png")
+    out = inpaintkit.inpaint(image, hole, "sketch-fill", inputs={"sketch": tmp_path / "sketch.png"})
+    assert seen[0].shape == (1, 1, 16, 24)
+    expected = np.where(hole[..., None], sketch[..., None], np.asarray(image))
+    assert np.array_equal(np.asarray(out), expected)
+    with pytest.raises(InpaintkitError, match="input 'sketch' is 8x16 but the image is 24x16"):
+        inpaintkit.inpaint(image, hole, "sketch-fill", inputs={"sketch": sketch[:, :8]})

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
+from .errors import InpaintkitError
 from .io import load_hole, load_image
 from .methods import Job, build_method, list_methods, run_method
 from .methods.strategy import check_strategy
@@ -30,6 +32,7 @@ def inpaint(
     feather: int = 0,
     white: str = "hole",
     threshold: float | None = None,
+    inputs: Mapping[str, ImageLike] | None = None,
     device: str | torch.device = "cpu",
     class_label: int | None = None,
     progress: bool = True,
@@ -51,13 +54,23 @@ def inpaint(
     crop_margin: context around each hole for "crop", in pixels (default model size // 4, or 128
         px for methods of any size). feather: px band inside the hole border over which the fill
         is blended into the input (default 0: none); known pixels stay exact either way.
+    inputs: the extra per-image inputs the method takes (its ``needs.inputs``), by name, e.g.
+        ``{"sketch": "edges.png"}``: a path, PIL image or array of the image's size; pictures
+        are read as grayscale ("L") or RGB (see inpaintkit.io.input_to_tensor).
     options: the method's knobs, e.g. steps=250, jump_length=10, resamplings=10 (RePaintOptions),
         parsed and checked by the one option parser before any model is loaded.
     The same seed gives the same bytes; known pixels of the result equal the input's.
     """
     check_strategy(strategy)  # before any model is loaded
     picture = load_image(image)
-    job = Job(picture, load_hole(hole, size=picture.size, white=white, threshold=threshold))
+    extras = {
+        name: _load_input(name, value, picture.size) for name, value in (inputs or {}).items()
+    }
+    job = Job(
+        picture,
+        load_hole(hole, size=picture.size, white=white, threshold=threshold),
+        inputs=extras,
+    )
     inpainter = build_method(
         method, model=model, device=device, class_label=class_label, progress=progress, **options
     )
@@ -72,6 +85,23 @@ def inpaint(
         feather=feather,
     )[0]
     return results[0] if samples == 1 else results
+
+
+def _load_input(name: str, value: ImageLike, size: tuple[int, int]) -> Image.Image | np.ndarray:
+    """An extra input as a picture or array of the image's ``size`` (W, H); a file is opened
+    as grayscale when it has one channel, else RGB. Raises InpaintkitError on a size mismatch."""
+    if isinstance(value, (str, Path)):
+        try:
+            with Image.open(value) as im:
+                value = im.convert("L" if im.mode in ("1", "L", "I", "I;16", "F") else "RGB")
+        except OSError as err:
+            raise InpaintkitError(f"input {name!r}: cannot read {value}: {err}") from err
+    got = value.size if isinstance(value, Image.Image) else np.asarray(value).shape[1::-1]
+    if tuple(got) != tuple(size):
+        raise InpaintkitError(
+            f"input {name!r} is {got[0]}x{got[1]} but the image is {size[0]}x{size[1]}"
+        )
+    return value
 
 
 __all__ = ["build_method", "inpaint", "list_methods"]
