@@ -258,7 +258,9 @@ def test_objective_and_option_errors():
         make_objective(config_for("adversarial", objective_options={"gan_loss": "wgan"}))
     with pytest.raises(InpaintkitError, match="adv_weight"):
         make_objective(config_for("adversarial", objective_options={"adv_weight": "x"}))
-    with pytest.raises(InpaintkitError, match="has no option 'hole'"):
+    with pytest.raises(
+        InpaintkitError, match="unknown option 'hole' for objective 'conditional-ddpm'"
+    ):
         make_objective(config_for("conditional-ddpm", objective_options={"hole": "thin"}))
     parsed = make_objective(config_for("adversarial", objective_options={"adv_weight": "0.5"}))
     assert parsed.options.adv_weight == 0.5

@@ -9,7 +9,6 @@ loaded model of its kind for export.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -19,6 +18,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ...errors import InpaintkitError
+from ...options import parse_options
 
 
 @dataclass
@@ -130,29 +130,8 @@ class ObjectiveBase:
 
 
 def parse_objective_options(cls: type, values: Mapping[str, object] | None, objective: str):
-    """Build the frozen dataclass ``cls`` from ``values``; strings (CLI ``-o``) are converted to
-    the field's default type. Unknown names and bad values are InpaintkitErrors naming them."""
-    values = dict(values or {})
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(fields))
-    if unknown:
-        raise InpaintkitError(
-            f"objective {objective!r} has no option {unknown[0]!r}; its options: {sorted(fields)}"
-        )
-    converted = {}
-    for name, value in values.items():
-        default = fields[name].default
-        if isinstance(value, str) and not isinstance(default, str) and default is not None:
-            try:
-                if isinstance(default, bool):
-                    if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                        raise ValueError(value)
-                    value = value.lower() in ("true", "1", "yes")
-                else:
-                    value = type(default)(value)
-            except ValueError:
-                raise InpaintkitError(
-                    f"objective option {name}={value!r} is not a {type(default).__name__}"
-                ) from None
-        converted[name] = value
-    return cls(**converted)
+    """The frozen dataclass ``cls`` built from ``values`` by the one option parser
+    (:func:`inpaintkit.options.parse_options`: strings from the CLI's ``--objective-option``
+    are converted by each field's type, typed values are checked). Unknown names and bad values
+    are InpaintkitErrors naming the option, the objective and what is valid."""
+    return parse_options(cls, dict(values or {}), owner=f"objective {objective!r}")
