@@ -12,7 +12,9 @@ from .classical import (
     PDEDiffusion,
     Telea,
 )
+from .conditional import InpaintDDPM
 from .diffusion import DDNM, RePaint, RePaintFast, RePaintOptions, RePaintSDEdit
+from .feedforward import FeedForward
 from .options import OptionError, Options, option, option_schema, parse_options
 from .registry import METHODS, build_method, get_method, list_methods
 from .strategy import STRATEGIES
@@ -24,6 +26,8 @@ __all__ = [
     "ArrayInpainter",
     "Biharmonic",
     "Exemplar",
+    "FeedForward",
+    "InpaintDDPM",
     "Inpainter",
     "Job",
     "Method",
