@@ -30,7 +30,7 @@ from typer.testing import CliRunner
 from inpaintkit.cli import app
 from inpaintkit.data.folder import ImageFolderDataset
 from inpaintkit.errors import InpaintkitError
-from inpaintkit.methods import build_method
+from inpaintkit.methods import build_method, get_method
 from inpaintkit.models import load_model
 from inpaintkit.networks.presets import get_preset
 from inpaintkit.train.checkpoint import list_checkpoints, load_checkpoint
@@ -182,6 +182,25 @@ def test_dry_run_prints_the_methods_cost_and_counts_crops(trained, pictures, pre
     # 2 holes -> 2 crops at 32x32, x 3 samples = 6 rows in batches of up to 4 -> 2 batches
     assert "work: 6 output(s) in 2 batch(es) of up to 4" in result.output
     assert "at batch 4, 32x32" in result.output
+
+
+def test_budget_picks_the_steps_and_feedforward_fits_any_budget(trained, pictures):
+    base = ["inpaint", pictures["small"], "--mask", pictures["small_hole"], "--dry-run"]
+    result = _run(*base, "--method", "inpaint-ddpm", "--model", trained["inpaint32-tiny"]["model"],
+                  "--budget", "9")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "-> steps=9 (9 network evaluations)" in result.output
+    result = _run(*base, "--method", "feedforward", "--model", trained["encdec32-tiny"]["model"],
+                  "--budget", "5")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "-> as is (1 network evaluations)" in result.output
+    cls = get_method("inpaint-ddpm")
+    assert cls.for_budget(cls.Options(eta=0.5), 5000, max_steps=1000).steps == 1000
+    assert cls.for_budget(cls.Options(eta=0.5), 20, max_steps=1000).eta == 0.5
+    with pytest.raises(InpaintkitError, match="option eta of inpaint-ddpm"):
+        build_method("inpaint-ddpm", model=trained["inpaint32-tiny"]["model"], eta="2")
+    with pytest.raises(InpaintkitError, match="training timesteps"):
+        build_method("inpaint-ddpm", model=trained["inpaint32-tiny"]["model"], steps=10**6)
 
 
 def test_inpaint_ddpm_same_seed_same_bytes_and_ddim(trained, pictures, tmp_path):

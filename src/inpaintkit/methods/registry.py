@@ -3,6 +3,7 @@ from a name and options (CLI, bench, Python API, later a server)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 import torch
@@ -106,7 +107,7 @@ def load_method_model(cls: type, model: object | None, device: str | torch.devic
     from ..models import load_model
 
     spec = model_spec_for(cls, model)
-    loaded = load_model(spec, device=device) if isinstance(spec, str) else spec
+    loaded = load_model(spec, device=device) if isinstance(spec, (str, os.PathLike)) else spec
     kind = getattr(loaded, "kind", None)
     if kind != cls.needs.model_kind:
         raise InpaintkitError(

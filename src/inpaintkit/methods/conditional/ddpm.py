@@ -19,6 +19,7 @@ There is no default model; give one with ``--model FILE`` (e.g. ``inpaintkit tra
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, replace
@@ -127,7 +128,9 @@ class InpaintDDPM(Method):
             raise InpaintkitError(
                 f"method {self.name} needs a conditional-diffusion model: --model FILE"
             )
-        self.model = load_model(model, device=device) if isinstance(model, str) else model
+        self.model = (
+            load_model(model, device=device) if isinstance(model, (str, os.PathLike)) else model
+        )
         kind = getattr(self.model, "kind", None)
         if kind != self.needs.model_kind:
             raise InpaintkitError(

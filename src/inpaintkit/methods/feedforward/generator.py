@@ -17,6 +17,7 @@ INSTANCE's ``needs.inputs`` and passes them as keyword tensors in that order.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Collection
 from dataclasses import asdict, dataclass
@@ -87,7 +88,9 @@ class FeedForward(Method):
     ) -> None:
         if model is None:
             raise InpaintkitError(f"method {self.name} needs a feedforward model: --model FILE")
-        self.model = load_model(model, device=device) if isinstance(model, str) else model
+        self.model = (
+            load_model(model, device=device) if isinstance(model, (str, os.PathLike)) else model
+        )
         kind = getattr(self.model, "kind", None)
         if kind != "feedforward":
             raise InpaintkitError(
