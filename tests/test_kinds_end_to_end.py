@@ -272,3 +272,34 @@ def test_bench_refuses_a_model_of_another_kind(trained, pictures, tmp_path):
     )  # fmt: skip
     assert result.exit_code != 0
     assert "needs a feedforward model" in result.output and "is a prior model" in result.output
+
+
+def test_feedforward_inputs_come_from_the_model_and_the_wrapper_checks_them():
+    """A generator with a "sketch" channel: the method instance's needs.inputs is the model's
+    extra_inputs (the class says none), and run_method checks every job against the instance."""
+    from inpaintkit.methods import FeedForward, Job, run_method
+    from inpaintkit.models import FeedForwardModel
+
+    seen = []
+
+    class SketchNet(torch.nn.Module):
+        def forward(self, masked, hole, sketch):
+            seen.append(tuple(sketch.shape))
+            return sketch.expand_as(masked)  # the sketch itself fills the hole
+
+    model = FeedForwardModel(SketchNet(), extra_inputs=("sketch",), multiple=4, source="sketchy")
+    method = build_method("feedforward", model=model)
+    assert FeedForward.needs.inputs == () and method.needs.inputs == ("sketch",)
+    assert method.image_size is None and method.multiple == 4
+    image = Image.fromarray(np.full((10, 14, 3), 200, np.uint8))
+    hole = np.zeros((10, 14), bool)
+    hole[2:6, 3:9] = True
+    sketch = np.full((10, 14), 7, np.uint8)
+    [[out]] = run_method(method, [Job(image, hole, {"sketch": sketch})])
+    got = np.asarray(out)
+    assert seen == [(1, 1, 12, 16)]  # padded to the multiple
+    assert (got[hole] == 7).all() and (got[~hole] == 200).all()
+    with pytest.raises(InpaintkitError, match=r"takes the inputs \['sketch'\]; missing"):
+        run_method(method, [Job(image, hole)])
+    [[a, b]] = run_method(method, [Job(image, hole, {"sketch": sketch})], samples=2, seed=1)
+    assert np.array_equal(np.asarray(a), np.asarray(b))  # deterministic: K samples identical
