@@ -104,7 +104,11 @@ def inpaint(
         bool, typer.Option(help="Print the schedule and estimated time; sample nothing.")
     ] = False,
     save_trajectory: Annotated[
-        bool, typer.Option(help="Also write <stem>_trajectory.gif of x0_hat over time.")
+        bool,
+        typer.Option(
+            help="Also write <stem>_trajectory.gif of x0_hat over time (one per crop, "
+            "<stem>_trajectory_<c>.gif, when the image is cut into several)."
+        ),
     ] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
