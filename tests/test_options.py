@@ -58,6 +58,10 @@ DEFAULTS = {
     "pde-diffusion": {"kind": "isotropic", "iterations": 5000, "tolerance": 0.01,
                       "kappa": 20.0, "relaxation": None},
     "exemplar": {"patch_size": 9, "search_radius": None},
+    "inpaint-ddpm": {"steps": 50, "spacing": "even", "eta": None, "variance": None,
+                     "clip_denoised": True, "precision": "auto", "channels_last": None,
+                     "compile": False},
+    "feedforward": {},
 }  # fmt: skip
 
 
@@ -188,10 +192,14 @@ def test_needs_and_cost_of_every_method() -> None:
     assert costs["repaint-fast"] == {"network_evaluations": 230, "undo_steps": 200}
     assert costs["ddnm"] == {"network_evaluations": 230, "undo_steps": 180}
     assert costs["repaint-sdedit"]["network_evaluations"] == 2392
+    assert costs["inpaint-ddpm"] == {"network_evaluations": 50}
+    assert costs["feedforward"] == {"network_evaluations": 1}
+    kinds = {"inpaint-ddpm": "conditional-diffusion", "feedforward": "feedforward"}
     for name, cls in METHODS.items():
         diffusion = name.startswith(("repaint", "ddnm"))
-        assert cls.needs == (Needs("prior") if diffusion else Needs(None))
-        assert (costs[name]["network_evaluations"] > 0) is diffusion
+        kind = "prior" if diffusion else kinds.get(name)
+        assert cls.needs == Needs(kind)
+        assert (costs[name]["network_evaluations"] > 0) is (kind is not None)
         assert not re.search(r"\b[Tjr]=\d|NFE|steps=", cls.summary), cls.summary  # no defaults
     listed = {m["name"]: m for m in list_methods()}
     assert listed["repaint-fast"]["cost"]["network_evaluations"] == 230

@@ -44,8 +44,9 @@ def inpaint(
     hole: a path, PIL image or array of the same size; white / True = hole (``white="keep"``
         reads RePaint's mask files, where white = keep); non-binary masks need ``threshold``.
     method: a registered method name (inpaintkit.methods.METHODS).
-    model: a DiffusionModel or a load_model spec ("default", a path, a hub id); for methods
-        that use one (None = "default").
+    model: a loaded model or a load_model spec ("default", a path, a hub id); for methods
+        that use one (None = "default", the embedded prior, for methods on a prior; methods on
+        the other kinds, e.g. "feedforward" and "inpaint-ddpm", need one).
     strategy: how an image that is not the model's size is inpainted: "auto" (default: "crop"
         when the image is larger than the model, else "original"), "original" (pad to the
         method's multiple), "resize" (to the model's size and back) or "crop" (a crop around

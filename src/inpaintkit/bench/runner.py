@@ -8,6 +8,7 @@ chunks in flight.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import Callable, Iterator
@@ -244,6 +245,14 @@ def _resolve_model(config: BenchConfig, specs: list[MethodSpec]) -> tuple[dict |
 
     options = parse_model_options(config.model_options)  # typed: the same key as the workers'
     model = shared_models().get(config.model, "cpu", **options)  # the serial path reuses it
+    for spec in specs:  # every method runs this one model: its kind must be theirs
+        kind = spec.needs.model_kind
+        if kind is not None and kind != model.kind:
+            raise InpaintkitError(
+                f"method {spec.label!r} needs a {kind} model; --model {config.model} "
+                f"({model.source}) is a {model.kind} model"
+                + ("" if kind == "prior" else f"; give a {kind} model with --model FILE")
+            )
     identity = model_identity(model, config.model, options)
     if model.image_size is None:  # a model that takes any size
         if config.size is None:
@@ -308,7 +317,9 @@ def _with_runtime(spec: MethodSpec, runtime: str) -> dict:
     "fp32" and the method runs a network (what the spec sets explicitly wins)."""
     if runtime == "auto" or spec.needs.model_kind is None:
         return spec.options
-    return {"precision": "fp32", "channels_last": False, **spec.options}
+    fields = {f.name for f in dataclasses.fields(spec.method_class().Options)}
+    pinned = {"precision": "fp32", "channels_last": False}  # only where the method has them
+    return {**{k: v for k, v in pinned.items() if k in fields}, **spec.options}
 
 
 def _log_plan(say: Log, specs, masks, data, size, planned, todo, config) -> None:
@@ -324,7 +335,8 @@ def _log_plan(say: Log, specs, masks, data, size, planned, todo, config) -> None
             if cost["network_evaluations"]
             else "no network"
         )
-        if spec.needs.model_kind is not None:
+        fields = {f.name for f in dataclasses.fields(spec.method_class().Options)}
+        if spec.needs.model_kind is not None and "precision" in fields:
             knobs = _with_runtime(spec, config.runtime)
             extra += (
                 f"; network in {knobs.get('precision', 'auto')}, channels_last "

@@ -29,7 +29,13 @@ def bench(
     ] = "emoji-test",
     n: Annotated[int | None, typer.Option(help="Use the first N images (default: all).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the masks and the sampling.")] = 0,
-    model: Annotated[str, typer.Option(help="Model of the diffusion methods.")] = "default",
+    model: Annotated[
+        str,
+        typer.Option(
+            help="Model of the methods that use one: default (the embedded prior) or a file; "
+            "feedforward and inpaint-ddpm need a model of their kind."
+        ),
+    ] = "default",
     model_option: Annotated[
         list[str] | None,
         typer.Option(

@@ -105,14 +105,19 @@ def inpaint(
         bool, typer.Option(help="Print the schedule and estimated time; sample nothing.")
     ] = False,
     save_trajectory: Annotated[
-        bool, typer.Option(help="Also write <stem>_trajectory.gif of x0_hat over time.")
+        bool,
+        typer.Option(
+            help="Also write <stem>_trajectory.gif of x0_hat over time (one per crop, "
+            "<stem>_trajectory_<c>.gif, when the image is cut into several)."
+        ),
     ] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
     """Inpaint IMAGES; writes OUT/<stem>.png (OUT/<stem>_<k>.png when --samples > 1),
     OUT/<stem>_hole.png, OUT/<stem>_grid.png (input with the hole | results) and
     OUT/inpaintkit.json (the resolved configuration)."""
-    from ..methods import build_method, get_method, parse_options, run_method
+    from ..methods import build_method, get_method, parse_options, plan_jobs, run_method
+    from ..methods.registry import model_spec_for
     from ..methods.strategy import check_strategy, resolve_strategy
     from ..models import load_model, parse_model_options
 
@@ -149,7 +154,7 @@ def inpaint(
                 cls, model, device, options, set(given), budget, model_options
             )
         elif model_options:
-            model = load_model(model or "default", device=device, **model_options)
+            model = load_model(model_spec_for(cls, model), device=device, **model_options)
         inpainter = build_method(
             method,
             model=model,
@@ -158,9 +163,11 @@ def inpaint(
             class_label=class_label,
             progress=progress,
         )
-        rows = sum(samples for job in jobs if job.hole.any())
         if dry_run:
-            _dry_run(inpainter, rows, batch_size, budget)
+            pieces = plan_jobs(
+                inpainter, jobs, strategy=strategy, crop_margin=crop_margin
+            )  # the method rows: samples x pieces, grouped by working size as run_method does
+            _dry_run(inpainter, pieces, samples, batch_size, budget)
             return
         recorder = _Trajectory(inpainter) if save_trajectory else None
         started = time.perf_counter()
@@ -218,13 +225,17 @@ def _apply_budget(
     The options the user gave (flags and -o, named in ``given``) are kept; the rest of the walk
     is chosen by the method (see inpaintkit.methods.diffusion.budget.choose_walk). The model is
     loaded here because respacing cannot exceed its training timesteps."""
+    from ..methods.registry import model_spec_for
     from ..models import load_model
 
     if cls.needs.model_kind is None:
         cls.for_budget(options, budget)  # raises: no network, no budget
     if "steps" in given:
         raise InpaintkitError("--budget chooses the steps itself; drop --steps (or -o steps=)")
-    loaded = load_model(model or "default", device=device, **(model_options or {}))
+    from ..methods.registry import load_method_model
+
+    loaded = load_model(model_spec_for(cls, model), device=device, **(model_options or {}))
+    loaded = load_method_model(cls, loaded, device)  # the kind is checked before the budget
     max_steps = len(loaded.betas) if hasattr(loaded, "betas") else None
     return loaded, cls.for_budget(options, budget, max_steps=max_steps, fixed=given)
 
@@ -258,32 +269,37 @@ def _jobs(images, masks, mask_kind, mask_seed, mask_white, threshold):
     return jobs
 
 
-def _dry_run(inpainter, rows: int, batch_size: int, budget: int | None = None) -> None:
-    """Print what sampling would cost, timing one network evaluation on this machine."""
-    import torch
+def _dry_run(
+    inpainter, pieces: list, samples: int, batch_size: int, budget: int | None = None
+) -> None:
+    """Print what sampling would cost, timing one network evaluation on this machine.
 
+    pieces: ``plan_jobs``'s pieces per job; the method's rows are samples x pieces, batched per
+    working size as :func:`~inpaintkit.methods.run_method` does. Works for every model kind:
+    the cost is the method's ``cost()``, the timing one call of its ``time_network(batch, h,
+    w)`` (one denoiser call, or one generator call for a feed-forward model)."""
+    sizes: dict[tuple[int, int], int] = {}  # working (height, width) -> rows
+    for job_pieces in pieces:
+        for piece in job_pieces:
+            size = (piece.size, piece.size) if piece.size else piece.padded
+            sizes[size] = sizes.get(size, 0) + samples
+    rows = sum(sizes.values())
     if inpainter.needs.model_kind is None:
         typer.echo(f"{inpainter.name}: no network; {rows} output(s) to fill")
         return
     cost = inpainter.cost(inpainter.options)
+    nfe = cost["network_evaluations"]
     knobs = ", ".join(f"{k}={v}" for k, v in asdict(inpainter.options).items() if v is not None)
-    batches = -(-rows // batch_size) if rows else 0
-    batch = min(rows, batch_size) or 1
-    model = inpainter.model
-    size = model.image_size
-    x = torch.zeros(batch, model.channels, size, size, device=model.device)
-    t = torch.zeros(batch, dtype=torch.long, device=model.device)
-    labels = t if model.num_classes else None
-    with torch.no_grad():
-        timings = []
-        for _ in range(3):
-            started = time.perf_counter()
-            model.unet(x, t, class_labels=labels)
-            timings.append(time.perf_counter() - started)
-            if timings[-1] > 2:  # a big model: one timing is enough
-                break
+    batches = sum(-(-count // batch_size) for count in sizes.values())
+    batch = min(max(sizes.values(), default=1), batch_size)
+    height, width = max(sizes, key=lambda hw: hw[0] * hw[1], default=None) or _model_size(inpainter)
+    timings = []
+    for _ in range(3):
+        timings.append(inpainter.time_network(batch, height, width))
+        if timings[-1] > 2:  # a big model: one timing is enough
+            break
     per_eval = sorted(timings)[len(timings) // 2]
-    total = per_eval * cost["network_evaluations"] * batches
+    total = per_eval * nfe * batches
     if budget is not None:
         walk = ", ".join(
             f"{name}={getattr(inpainter.options, name)}"
@@ -291,17 +307,26 @@ def _dry_run(inpainter, rows: int, batch_size: int, budget: int | None = None) -
             if hasattr(inpainter.options, name)
         )
         typer.echo(
-            f"budget: {budget} network evaluations per batch -> {walk} "
-            f"({cost['network_evaluations']} network evaluations)"
+            f"budget: {budget} network evaluations per batch -> {walk or 'as is'} "
+            f"({nfe} network evaluations)"
         )
+    model = inpainter.model
+    size = model.image_size
     typer.echo(
-        f"model: {model.source} ({model.num_parameters() / 1e6:.1f}M parameters, {size}x{size})\n"
-        f"schedule: {knobs}: {cost['network_evaluations']} network "
+        f"model: {model.source} ({model.kind}, {model.num_parameters() / 1e6:.1f}M parameters, "
+        f"{f'{size}x{size}' if size else 'any size'})\n"
+        f"schedule: {knobs or 'no options'}: {nfe} network "
         f"evaluations and {cost.get('undo_steps', 0)} undo steps per batch\n"
         f"work: {rows} output(s) in {batches} batch(es) of up to {batch_size}\n"
         f"estimated time on this machine: {_duration(total)} "
-        f"({per_eval * 1000:.0f} ms per evaluation at batch {batch})"
+        f"({per_eval * 1000:.0f} ms per evaluation at batch {batch}, {width}x{height})"
     )
+
+
+def _model_size(inpainter) -> tuple[int, int]:
+    """(height, width) to time at when nothing is to be filled: the model's size, else 64."""
+    size = getattr(inpainter, "image_size", None) or 64
+    return size, size
 
 
 def _duration(seconds: float) -> str:
@@ -313,20 +338,28 @@ def _duration(seconds: float) -> str:
 
 
 class _Trajectory:
-    """Collects x0_hat of every output about 60 times during sampling, for GIFs."""
+    """Collects x0_hat of every method row about 60 times during sampling, for GIFs.
+
+    Frames are keyed by piece, (input, sample, piece) from the callback's "pieces": an image cut
+    into several crops (strategy "crop") gets one GIF per crop, never interleaved frames."""
 
     def __init__(self, inpainter, frames: int = 60) -> None:  # noqa: ANN001
         nfe = inpainter.cost(inpainter.options)["network_evaluations"]
         self.every = max(1, nfe // frames)
-        self.frames: dict[tuple[int, int], list] = {}
+        self.frames: dict[tuple[int, int, int], list] = {}
 
     def __call__(self, info: dict) -> None:
         from ..io import tensor_to_images
 
         if info["nfe"] % self.every and info["t"] != 0:
             return
-        for row, image in zip(info["rows"], tensor_to_images(info["x0_hat"])):
-            self.frames.setdefault(row, []).append(image)
+        keys = info.get("pieces") or [(n, k, 0) for n, k in info["rows"]]
+        for key, image in zip(keys, tensor_to_images(info["x0_hat"])):
+            self.frames.setdefault(tuple(key), []).append(image)
+
+    def pieces(self, n: int) -> list[int]:
+        """The piece indices of input ``n`` that have frames, in order."""
+        return sorted({c for (m, _, c) in self.frames if m == n})
 
 
 def _write(out: Path, paths, jobs, results, recorder) -> None:
@@ -343,10 +376,15 @@ def _write(out: Path, paths, jobs, results, recorder) -> None:
         save_image(make_grid([row]), out / f"{stem}_grid.png")
         grid_rows.append(row)
         if recorder is not None:
-            _write_gif(
-                out / f"{stem}_trajectory.gif",
-                [recorder.frames.get((n, k), []) for k in range(len(outputs))],
-            )
+            pieces = recorder.pieces(n)
+            for c in pieces:  # one GIF per crop when the image was cut into several
+                name = (
+                    f"{stem}_trajectory.gif" if len(pieces) == 1 else f"{stem}_trajectory_{c}.gif"
+                )
+                _write_gif(
+                    out / name,
+                    [recorder.frames.get((n, k, c), []) for k in range(len(outputs))],
+                )
     if len(grid_rows) > 1:
         save_image(make_grid(grid_rows), out / "grid.png")
 

@@ -1,5 +1,5 @@
 """Inpainting methods behind one protocol (:mod:`.base`), with one option schema and parser
-(:mod:`.options`), looked up by name (:mod:`.registry`)."""
+(:mod:`inpaintkit.options`), looked up by name (:mod:`.registry`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from .classical import (
     PDEDiffusion,
     Telea,
 )
+from .conditional import InpaintDDPM
 from .diffusion import DDNM, RePaint, RePaintFast, RePaintOptions, RePaintSDEdit
+from .feedforward import FeedForward
 from .registry import METHODS, build_method, get_method, list_methods
 from .strategy import STRATEGIES
 from .wrapper import Job, fill_batch, plan_jobs, run_inpainter, run_method, sample_seed
@@ -24,6 +26,8 @@ __all__ = [
     "ArrayInpainter",
     "Biharmonic",
     "Exemplar",
+    "FeedForward",
+    "InpaintDDPM",
     "Inpainter",
     "Job",
     "Method",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, replace
 from typing import ClassVar
@@ -238,6 +239,20 @@ class RePaint(Method):
             **asdict(self.options),
             **self.runtime.as_dict(),
         }
+
+    @torch.no_grad()
+    def time_network(self, batch: int, height: int, width: int) -> float:
+        """Seconds of one network evaluation (the denoiser as sampling runs it) on a zero batch
+        [batch, C, height, width] (for ``--dry-run``)."""
+        device = self.model.device
+        x = torch.zeros(batch, self.model.channels, height, width, device=device)
+        t = torch.zeros(batch, dtype=torch.long, device=device)
+        extra = {"class_labels": t} if self.model.num_classes else {}
+        r = self.runtime
+        denoiser = self.model.denoiser(r.precision, r.channels_last, r.compile)
+        started = time.perf_counter()
+        denoiser(x, t, **extra)
+        return time.perf_counter() - started
 
     def __call__(
         self,
