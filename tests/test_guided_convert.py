@@ -258,7 +258,7 @@ def test_64px_model_with_32_channel_heads(tmp_path):
         load_guided_checkpoint(path, num_head_channels=32)
     with pytest.raises(InpaintkitError, match="not both"):
         load_guided_checkpoint(path, image_size=64, num_head_channels=32, num_heads=2)
-    with pytest.raises(InpaintkitError, match="unknown model option 'head_channels'"):
+    with pytest.raises(InpaintkitError, match="unknown option 'head_channels' for the model"):
         load_model(path, head_channels=32)
     fixed = load_model(path, image_size=64, num_head_channels=32, learned_variance="false")
     assert not fixed.config.learned_variance and model.config.learned_variance
