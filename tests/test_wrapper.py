@@ -338,9 +338,10 @@ def test_crops_go_back_where_they_came_from(hole_box, size) -> None:
         assert diff[hole].max() <= 3 and diff[hole].mean() < 0.5
 
 
-def test_api_inpaint_takes_extra_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """inpaintkit.inpaint(..., inputs={"sketch": FILE}) reads the file at the image's size and
-    hands it to the method as a keyword tensor; a size mismatch is a clear error."""
+def test_api_and_cli_take_extra_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """inpaintkit.inpaint(..., inputs={"sketch": FILE}) and `inpaintkit inpaint --input
+    sketch=FILE` read the file at the image's size and hand it to the method as a keyword
+    tensor; a size mismatch or a bad flag is a clear error."""
     from inpaintkit.methods import METHODS, Method, Needs
 
     seen: list[torch.Tensor] = []
@@ -368,3 +369,18 @@ def test_api_inpaint_takes_extra_inputs(tmp_path: Path, monkeypatch: pytest.Monk
     assert np.array_equal(np.asarray(out), expected)
     with pytest.raises(InpaintkitError, match="input 'sketch' is 8x16 but the image is 24x16"):
         inpaintkit.inpaint(image, hole, "sketch-fill", inputs={"sketch": sketch[:, :8]})
+    # the command line: the same fill from --input, one file for all images
+    from inpaintkit.cli import app
+
+    image.save(tmp_path / "a.png")
+    Image.fromarray(hole).save(tmp_path / "hole.png")
+    runner = CliRunner()
+    args = ["inpaint", str(tmp_path / "a.png"), "--mask", str(tmp_path / "hole.png"),
+            "--method", "sketch-fill", "--out", str(tmp_path / "out")]  # fmt: skip
+    result = runner.invoke(app, [*args, "--input", f"sketch={tmp_path}/sketch.png"])
+    assert result.exit_code == 0, result.output
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "a.png")), expected)
+    result = runner.invoke(app, [*args, "--input", "sketch"])
+    assert result.exit_code == 2 and "--input takes NAME=FILE" in result.output
+    result = runner.invoke(inpaintkit.cli.app, args)
+    assert result.exit_code == 2 and "missing" in result.output

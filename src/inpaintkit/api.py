@@ -9,8 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .errors import InpaintkitError
-from .io import load_hole, load_image
+from .io import load_hole, load_image, load_input
 from .methods import Job, build_method, list_methods, run_method
 from .methods.strategy import check_strategy
 from .models import DiffusionModel
@@ -64,9 +63,7 @@ def inpaint(
     """
     check_strategy(strategy)  # before any model is loaded
     picture = load_image(image)
-    extras = {
-        name: _load_input(name, value, picture.size) for name, value in (inputs or {}).items()
-    }
+    extras = {name: load_input(value, picture.size, name) for name, value in (inputs or {}).items()}
     job = Job(
         picture,
         load_hole(hole, size=picture.size, white=white, threshold=threshold),
@@ -86,23 +83,6 @@ def inpaint(
         feather=feather,
     )[0]
     return results[0] if samples == 1 else results
-
-
-def _load_input(name: str, value: ImageLike, size: tuple[int, int]) -> Image.Image | np.ndarray:
-    """An extra input as a picture or array of the image's ``size`` (W, H); a file is opened
-    as grayscale when it has one channel, else RGB. Raises InpaintkitError on a size mismatch."""
-    if isinstance(value, (str, Path)):
-        try:
-            with Image.open(value) as im:
-                value = im.convert("L" if im.mode in ("1", "L", "I", "I;16", "F") else "RGB")
-        except OSError as err:
-            raise InpaintkitError(f"input {name!r}: cannot read {value}: {err}") from err
-    got = value.size if isinstance(value, Image.Image) else np.asarray(value).shape[1::-1]
-    if tuple(got) != tuple(size):
-        raise InpaintkitError(
-            f"input {name!r} is {got[0]}x{got[1]} but the image is {size[0]}x{size[1]}"
-        )
-    return value
 
 
 __all__ = ["build_method", "inpaint", "list_methods"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import platform
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +13,7 @@ import typer
 from ..errors import InpaintkitError
 from ..options import split_key_values
 from .app import app, fail
+from .outputs import Trajectory, write_outputs
 
 
 @app.command()
@@ -22,6 +22,14 @@ def inpaint(
     mask: Annotated[
         list[Path] | None,
         typer.Option(help="Mask file (white = hole); once for all images or once per image."),
+    ] = None,
+    extra_input: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--input",
+            help="An extra input the method takes, NAME=FILE (e.g. sketch=edges.png): once for "
+            "all images or once per image, for each name (see `inpaintkit methods`).",
+        ),
     ] = None,
     mask_kind: Annotated[
         str | None, typer.Option(help="Generate the mask instead: see `inpaintkit masks --help`.")
@@ -134,6 +142,7 @@ def inpaint(
             mask_seed if mask_seed is not None else seed,
             mask_white,
             threshold,
+            _inputs(extra_input or [], len(images)),
         )
         given = {
             **_given(
@@ -167,9 +176,9 @@ def inpaint(
             pieces = plan_jobs(
                 inpainter, jobs, strategy=strategy, crop_margin=crop_margin
             )  # the method rows: samples x pieces, grouped by working size as run_method does
-            _dry_run(inpainter, pieces, samples, batch_size, budget)
+            dry_run(inpainter, pieces, samples, batch_size, budget)
             return
-        recorder = _Trajectory(inpainter) if save_trajectory else None
+        recorder = Trajectory(inpainter) if save_trajectory else None
         started = time.perf_counter()
         results = run_method(
             inpainter,
@@ -183,7 +192,7 @@ def inpaint(
             callback=recorder,
         )
         seconds = time.perf_counter() - started
-        _write(out, images, jobs, results, recorder)
+        write_outputs(out, images, jobs, results, recorder)
         config = {
             **inpainter.config(),
             "samples": samples,
@@ -245,8 +254,25 @@ def _given(**options: object) -> dict:
     return {k: v for k, v in options.items() if v is not None}
 
 
-def _jobs(images, masks, mask_kind, mask_seed, mask_white, threshold):
-    from ..io import load_hole, load_image
+def _inputs(pairs: list[str], count: int) -> dict[str, list[Path]]:
+    """``--input NAME=FILE`` flags -> {name: one file for all images, or one per image}."""
+    files: dict[str, list[Path]] = {}
+    for pair in pairs:
+        name, sep, path = pair.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise InpaintkitError(f"--input takes NAME=FILE, got {pair!r}")
+        files.setdefault(name.strip(), []).append(Path(path.strip()))
+    for name, paths in files.items():
+        if len(paths) not in (1, count):
+            raise InpaintkitError(
+                f"give --input {name}=FILE once for all images or once per image ({count}), "
+                f"not {len(paths)} times"
+            )
+    return files
+
+
+def _jobs(images, masks, mask_kind, mask_seed, mask_white, threshold, inputs):
+    from ..io import load_hole, load_image, load_input
     from ..masks import make_hole
     from ..methods import Job
 
@@ -265,132 +291,9 @@ def _jobs(images, masks, mask_kind, mask_seed, mask_white, threshold):
             hole = load_hole(source, size=picture.size, white=mask_white, threshold=threshold)
         else:
             hole = make_hole(mask_kind, (picture.height, picture.width), seed=mask_seed + n)
-        jobs.append(Job(picture, hole))
+        extras = {
+            name: load_input(paths[0] if len(paths) == 1 else paths[n], picture.size, name)
+            for name, paths in inputs.items()
+        }
+        jobs.append(Job(picture, hole, inputs=extras))
     return jobs
-
-
-def _dry_run(
-    inpainter, pieces: list, samples: int, batch_size: int, budget: int | None = None
-) -> None:
-    """Print what sampling would cost, timing one network evaluation on this machine.
-
-    pieces: ``plan_jobs``'s pieces per job; the method's rows are samples x pieces, batched per
-    working size as :func:`~inpaintkit.methods.run_method` does. Works for every model kind:
-    the cost is the method's ``cost()``, the timing one call of its ``time_network(batch, h,
-    w)`` (one denoiser call, or one generator call for a feed-forward model)."""
-    sizes: dict[tuple[int, int], int] = {}  # working (height, width) -> rows
-    for job_pieces in pieces:
-        for piece in job_pieces:
-            size = (piece.size, piece.size) if piece.size else piece.padded
-            sizes[size] = sizes.get(size, 0) + samples
-    rows = sum(sizes.values())
-    if inpainter.needs.model_kind is None:
-        typer.echo(f"{inpainter.name}: no network; {rows} output(s) to fill")
-        return
-    cost = inpainter.cost(inpainter.options)
-    nfe = cost["network_evaluations"]
-    knobs = ", ".join(f"{k}={v}" for k, v in asdict(inpainter.options).items() if v is not None)
-    batches = sum(-(-count // batch_size) for count in sizes.values())
-    batch = min(max(sizes.values(), default=1), batch_size)
-    height, width = max(sizes, key=lambda hw: hw[0] * hw[1], default=None) or _model_size(inpainter)
-    timings = []
-    for _ in range(3):
-        timings.append(inpainter.time_network(batch, height, width))
-        if timings[-1] > 2:  # a big model: one timing is enough
-            break
-    per_eval = sorted(timings)[len(timings) // 2]
-    total = per_eval * nfe * batches
-    if budget is not None:
-        walk = ", ".join(
-            f"{name}={getattr(inpainter.options, name)}"
-            for name in ("steps", "jump_length", "resamplings")
-            if hasattr(inpainter.options, name)
-        )
-        typer.echo(
-            f"budget: {budget} network evaluations per batch -> {walk or 'as is'} "
-            f"({nfe} network evaluations)"
-        )
-    model = inpainter.model
-    size = model.image_size
-    typer.echo(
-        f"model: {model.source} ({model.kind}, {model.num_parameters() / 1e6:.1f}M parameters, "
-        f"{f'{size}x{size}' if size else 'any size'})\n"
-        f"schedule: {knobs or 'no options'}: {nfe} network "
-        f"evaluations and {cost.get('undo_steps', 0)} undo steps per batch\n"
-        f"work: {rows} output(s) in {batches} batch(es) of up to {batch_size}\n"
-        f"estimated time on this machine: {_duration(total)} "
-        f"({per_eval * 1000:.0f} ms per evaluation at batch {batch}, {width}x{height})"
-    )
-
-
-def _model_size(inpainter) -> tuple[int, int]:
-    """(height, width) to time at when nothing is to be filled: the model's size, else 64."""
-    size = getattr(inpainter, "image_size", None) or 64
-    return size, size
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
-class _Trajectory:
-    """Collects x0_hat of every method row about 60 times during sampling, for GIFs.
-
-    Frames are keyed by piece, (input, sample, piece) from the callback's "pieces": an image cut
-    into several crops (strategy "crop") gets one GIF per crop, never interleaved frames."""
-
-    def __init__(self, inpainter, frames: int = 60) -> None:  # noqa: ANN001
-        nfe = inpainter.cost(inpainter.options)["network_evaluations"]
-        self.every = max(1, nfe // frames)
-        self.frames: dict[tuple[int, int, int], list] = {}
-
-    def __call__(self, info: dict) -> None:
-        from ..io import tensor_to_images
-
-        if info["nfe"] % self.every and info["t"] != 0:
-            return
-        keys = info.get("pieces") or [(n, k, 0) for n, k in info["rows"]]
-        for key, image in zip(keys, tensor_to_images(info["x0_hat"])):
-            self.frames.setdefault(tuple(key), []).append(image)
-
-    def pieces(self, n: int) -> list[int]:
-        """The piece indices of input ``n`` that have frames, in order."""
-        return sorted({c for (m, _, c) in self.frames if m == n})
-
-
-def _write(out: Path, paths, jobs, results, recorder) -> None:
-    from ..io import make_grid, save_hole, save_image, show_hole
-
-    out.mkdir(parents=True, exist_ok=True)
-    grid_rows = []
-    for n, (path, job, outputs) in enumerate(zip(paths, jobs, results)):
-        stem = path.stem
-        for k, image in enumerate(outputs):
-            save_image(image, out / (f"{stem}.png" if len(outputs) == 1 else f"{stem}_{k}.png"))
-        save_hole(job.hole, out / f"{stem}_hole.png")
-        row = [job.image, show_hole(job.image, job.hole), *outputs]
-        save_image(make_grid([row]), out / f"{stem}_grid.png")
-        grid_rows.append(row)
-        if recorder is not None:
-            pieces = recorder.pieces(n)
-            for c in pieces:  # one GIF per crop when the image was cut into several
-                name = (
-                    f"{stem}_trajectory.gif" if len(pieces) == 1 else f"{stem}_trajectory_{c}.gif"
-                )
-                _write_gif(
-                    out / name,
-                    [recorder.frames.get((n, k, c), []) for k in range(len(outputs))],
-                )
-    if len(grid_rows) > 1:
-        save_image(make_grid(grid_rows), out / "grid.png")
-
-
-def _write_gif(path: Path, per_sample: list[list]) -> None:
-    from ..io import make_grid, save_gif
-
-    count = min((len(f) for f in per_sample), default=0)
-    save_gif([make_grid([[frames[i] for frames in per_sample]]) for i in range(count)], path)

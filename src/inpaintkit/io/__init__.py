@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from .grids import make_grid, save_gif, show_hole
 from .holes import WHITE_CHOICES, load_hole, save_hole
-from .images import MAX_PIXELS, ImageSource, load_image, save_image
+from .images import MAX_PIXELS, ImageSource, load_image, load_input, save_image
 from .tensors import (
     arrays_to_tensor,
     hole_to_keep,
@@ -28,6 +28,7 @@ from .tensors import (
 )
 
 __all__ = [
+    "load_input",
     "arrays_to_tensor",
     "tensor_to_arrays",
     "MAX_PIXELS",

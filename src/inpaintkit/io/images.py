@@ -191,3 +191,25 @@ def save_image(image: Image.Image, path: str | Path) -> Path:
     path = _png_path(path)
     image.save(path, format="PNG")
     return path
+
+
+def load_input(
+    source: ImageSource, size: tuple[int, int], name: str = "input"
+) -> Image.Image | np.ndarray:
+    """An extra method input (a sketch, an edge map) of the image's ``size`` (W, H): a file is
+    opened as grayscale ("L") when it has one channel, else RGB; a PIL image or an array is
+    taken as it is (:func:`inpaintkit.io.input_to_tensor` checks its mode and dtype).
+    Raises InpaintkitError naming ``name`` for an unreadable file or a size mismatch."""
+    if isinstance(source, (str, Path)):
+        try:
+            with Image.open(source) as im:
+                gray = im.mode in ("1", "L", "I", "I;16", "F")
+                source = im.convert("L" if gray else "RGB")
+        except OSError as err:
+            raise InpaintkitError(f"input {name!r}: cannot read {source}: {err}") from err
+    got = source.size if isinstance(source, Image.Image) else np.asarray(source).shape[1::-1]
+    if tuple(got) != tuple(size):
+        raise InpaintkitError(
+            f"input {name!r} is {got[0]}x{got[1]} but the image is {size[0]}x{size[1]}"
+        )
+    return source

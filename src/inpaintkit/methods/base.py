@@ -106,6 +106,15 @@ class Method:
             f"--budget counts network evaluations; {cls.name} uses no network (drop --budget)"
         )
 
+    def config(self) -> dict:
+        """The resolved configuration saved next to outputs: the name and every option."""
+        return {"method": self.name, **asdict(self.options)}
+
+    def time_network(self, batch: int, height: int, width: int) -> float:
+        """Seconds of one network evaluation on a [batch, C, height, width] input, as the
+        method runs it (``--dry-run``'s estimate); methods with a network override this."""
+        raise InpaintkitError(f"method {self.name} runs no network to time")
+
     @classmethod
     def describe(cls) -> str:
         """The summary plus the defaults of ``Options.HEADLINE`` and the default cost, e.g.
@@ -155,9 +164,6 @@ class ArrayInpainter(Method):
     def fill(self, image: np.ndarray, hole: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """image: uint8 [H,W,3]; hole: bool [H,W] (True = fill); returns uint8 [H,W,3]."""
         raise NotImplementedError
-
-    def config(self) -> dict:
-        return {"method": self.name, **asdict(self.options)}
 
     def __call__(
         self,
