@@ -7,7 +7,7 @@ from dataclasses import asdict
 import typer
 
 
-def dry_run(
+def report_dry_run(
     inpainter, pieces: list, samples: int, batch_size: int, budget: int | None = None
 ) -> None:
     """Print what sampling would cost, timing one network evaluation on this machine.

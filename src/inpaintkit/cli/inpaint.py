@@ -13,6 +13,7 @@ import typer
 from ..errors import InpaintkitError
 from ..options import split_key_values
 from .app import app, fail
+from .dryrun import report_dry_run
 from .outputs import Trajectory, write_outputs
 
 
@@ -125,7 +126,6 @@ def inpaint(
     OUT/<stem>_hole.png, OUT/<stem>_grid.png (input with the hole | results) and
     OUT/inpaintkit.json (the resolved configuration)."""
     from ..methods import build_method, get_method, parse_options, plan_jobs, run_method
-    from ..methods.registry import model_spec_for
     from ..methods.strategy import check_strategy, resolve_strategy
     from ..models import load_model, parse_model_options
 
@@ -163,7 +163,7 @@ def inpaint(
                 cls, model, device, options, set(given), budget, model_options
             )
         elif model_options:
-            model = load_model(model_spec_for(cls, model), device=device, **model_options)
+            model = load_model(cls.model_spec(model), device=device, **model_options)
         inpainter = build_method(
             method,
             model=model,
@@ -176,7 +176,7 @@ def inpaint(
             pieces = plan_jobs(
                 inpainter, jobs, strategy=strategy, crop_margin=crop_margin
             )  # the method rows: samples x pieces, grouped by working size as run_method does
-            dry_run(inpainter, pieces, samples, batch_size, budget)
+            report_dry_run(inpainter, pieces, samples, batch_size, budget)
             return
         recorder = Trajectory(inpainter) if save_trajectory else None
         started = time.perf_counter()
@@ -234,17 +234,15 @@ def _apply_budget(
     The options the user gave (flags and -o, named in ``given``) are kept; the rest of the walk
     is chosen by the method (see inpaintkit.methods.diffusion.budget.choose_walk). The model is
     loaded here because respacing cannot exceed its training timesteps."""
-    from ..methods.registry import model_spec_for
     from ..models import load_model
 
     if cls.needs.model_kind is None:
         cls.for_budget(options, budget)  # raises: no network, no budget
     if "steps" in given:
         raise InpaintkitError("--budget chooses the steps itself; drop --steps (or -o steps=)")
-    from ..methods.registry import load_method_model
 
-    loaded = load_model(model_spec_for(cls, model), device=device, **(model_options or {}))
-    loaded = load_method_model(cls, loaded, device)  # the kind is checked before the budget
+    loaded = load_model(cls.model_spec(model), device=device, **(model_options or {}))
+    loaded = cls.resolve_model(loaded, device)  # the kind is checked before the budget
     max_steps = len(loaded.betas) if hasattr(loaded, "betas") else None
     return loaded, cls.for_budget(options, budget, max_steps=max_steps, fixed=given)
 

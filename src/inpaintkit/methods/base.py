@@ -4,6 +4,7 @@ any size is :mod:`.wrapper`."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Protocol
@@ -105,6 +106,37 @@ class Method:
         raise InpaintkitError(
             f"--budget counts network evaluations; {cls.name} uses no network (drop --budget)"
         )
+
+    @classmethod
+    def model_spec(cls, model: object | None) -> object:
+        """The model this method runs when given ``model`` (a loaded model or a load_model
+        spec): ``model`` itself, or for None "default" (the embedded prior) when the method runs
+        a prior. Other kinds have no default: InpaintkitError "method X needs a K model:
+        --model FILE"."""
+        if model is not None:
+            return model
+        if cls.needs.model_kind == "prior":
+            return "default"
+        raise InpaintkitError(
+            f"method {cls.name} needs a {cls.needs.model_kind} model: --model FILE"
+        )
+
+    @classmethod
+    def resolve_model(cls, model: object | None, device: str | torch.device = "cpu") -> Any:
+        """The loaded model this method runs (a spec from :meth:`model_spec` is loaded on
+        ``device``; a loaded model is taken as it is), refused with an InpaintkitError that
+        names both kinds unless its kind is ``needs.model_kind``."""
+        from ..models import load_model
+
+        spec = cls.model_spec(model)
+        loaded = load_model(spec, device=device) if isinstance(spec, (str, os.PathLike)) else spec
+        kind = getattr(loaded, "kind", None)
+        if kind != cls.needs.model_kind:
+            raise InpaintkitError(
+                f"method {cls.name!r} needs a {cls.needs.model_kind} model; "
+                f"{getattr(loaded, 'source', None) or spec} is a {kind} model"
+            )
+        return loaded
 
     def config(self) -> dict:
         """The resolved configuration saved next to outputs: the name and every option."""

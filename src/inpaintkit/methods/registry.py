@@ -3,7 +3,6 @@ from a name and options (CLI, bench, Python API, later a server)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 import torch
@@ -64,7 +63,7 @@ def build_method(
     value fails fast. Methods that need a model get ``model`` (a loaded model or a load_model
     spec; None = "default" for methods on a prior, an error for the other kinds, which have no
     default model), device, class_label and progress; a model whose kind is not the method's
-    ``needs.model_kind`` is refused here, naming both kinds (:func:`load_method_model`). The
+    ``needs.model_kind`` is refused here, naming both kinds (:meth:`Method.resolve_model`). The
     others refuse a model, since they would silently ignore it.
     """
     cls = get_method(name)
@@ -78,7 +77,7 @@ def build_method(
         if model is not None:
             raise InpaintkitError(f"method {name!r} uses no diffusion model; drop --model")
         return cls(parsed)
-    loaded = load_method_model(cls, model, device)
+    loaded = cls.resolve_model(model, device)
     return cls(
         parsed,
         model=loaded,
@@ -86,35 +85,6 @@ def build_method(
         class_label=class_label,
         progress=progress,
     )
-
-
-def model_spec_for(cls: type, model: object | None) -> object:
-    """The model a method of class ``cls`` runs: ``model`` as given, or "default" (the embedded
-    prior) for methods on a prior. Other kinds have no default model: InpaintkitError
-    "method feedforward needs a feedforward model: --model FILE"."""
-    if model is not None:
-        return model
-    kind = cls.needs.model_kind
-    if kind == "prior":
-        return "default"
-    raise InpaintkitError(f"method {cls.name} needs a {kind} model: --model FILE")
-
-
-def load_method_model(cls: type, model: object | None, device: str | torch.device = "cpu"):
-    """The loaded model for a method of class ``cls`` (a spec is loaded on ``device``; a loaded
-    model is taken as is), refused unless its kind is the method's ``needs.model_kind``: the
-    message names both kinds."""
-    from ..models import load_model
-
-    spec = model_spec_for(cls, model)
-    loaded = load_model(spec, device=device) if isinstance(spec, (str, os.PathLike)) else spec
-    kind = getattr(loaded, "kind", None)
-    if kind != cls.needs.model_kind:
-        raise InpaintkitError(
-            f"method {cls.name!r} needs a {cls.needs.model_kind} model; "
-            f"{getattr(loaded, 'source', None) or spec} is a {kind} model"
-        )
-    return loaded
 
 
 def list_methods() -> list[dict]:
@@ -140,6 +110,4 @@ __all__ = [
     "build_method",
     "get_method",
     "list_methods",
-    "load_method_model",
-    "model_spec_for",
 ]

@@ -19,23 +19,28 @@ There is no default model; give one with ``--model FILE`` (e.g. ``inpaintkit tra
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Collection
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import torch
 
 from ...diffusion.noise import randn
-from ...diffusion.process import VARIANCES, GaussianDiffusion
 from ...diffusion.samplers import sample_ddim
 from ...errors import InpaintkitError
-from ...models import ConditionalDiffusionModel, load_model
-from ...models.runtime import PRECISIONS, Runtime, check_knobs
+from ...models import ConditionalDiffusionModel
 from ...options import Options, option
-from ..base import Callback, Method, Needs
-from ..diffusion.repaint import _check_spacing
+from ..base import Callback, Needs
+from ..sampling import (
+    SamplingMethod,
+    channels_last_option,
+    check_runtime,
+    clip_option,
+    compile_option,
+    precision_option,
+    spacing_option,
+    variance_option,
+)
 
 
 @dataclass(frozen=True)
@@ -53,35 +58,21 @@ class InpaintDDPMOptions(Options):
     HEADLINE: ClassVar[tuple[str, ...]] = ("steps", "eta")
 
     steps: int = option(50, help="respaced reverse steps (one network evaluation each)", min=1)
-    spacing: str = option(
-        "even",
-        help="timestep spacing (power<p>: more steps at low noise)",
-        check=_check_spacing,
-        valid="even, leading, quadratic or power<p> with p >= 1 (e.g. power1.25)",
-    )
-    variance: str | None = option(
-        None, help="reverse variance; none = the model's", choices=VARIANCES
-    )
+    spacing: str = spacing_option()
+    variance: str | None = variance_option()
     eta: float | None = option(
         None, help="none = DDPM steps; a number = DDIM steps with that eta", min=0, max=1
     )
-    clip_denoised: bool = option(True, help="clip the predicted x0 to [-1, 1]")
-    precision: str = option(
-        "auto",
-        help="network precision: auto, fp32, bf16 or fp16",
-        valid=", ".join(PRECISIONS),
-        external=True,
-    )
-    channels_last: bool | None = option(
-        None, help="channels-last memory; none = auto", external=True
-    )
-    compile: bool = option(False, help="torch.compile the network", external=True)
+    clip_denoised: bool = clip_option()
+    precision: str = precision_option()
+    channels_last: bool | None = channels_last_option()
+    compile: bool = compile_option()
 
     def check(self) -> None:
-        check_knobs(self.precision, self.channels_last, self.compile)
+        check_runtime(self)
 
 
-class InpaintDDPM(Method):
+class InpaintDDPM(SamplingMethod):
     """DDPM/DDIM sampling of a conditional inpainting diffusion model (see the module docstring).
 
     options: :class:`InpaintDDPMOptions`. model: a ConditionalDiffusionModel or a load_model
@@ -124,82 +115,20 @@ class InpaintDDPM(Method):
         class_label: int | None = None,
         progress: bool = True,
     ) -> None:
-        if model is None:
+        model = self.resolve_model(model, device)
+        options = options or self.Options()
+        total = len(model.betas)
+        if options.steps > total:
             raise InpaintkitError(
-                f"method {self.name} needs a conditional-diffusion model: --model FILE"
+                f"steps={options.steps} exceeds the {total} training timesteps of "
+                f"{model.source}; choose steps in 1..{total}"
             )
-        self.model = (
-            load_model(model, device=device) if isinstance(model, (str, os.PathLike)) else model
-        )
-        kind = getattr(self.model, "kind", None)
-        if kind != self.needs.model_kind:
-            raise InpaintkitError(
-                f"method {self.name!r} needs a {self.needs.model_kind} model; "
-                f"{getattr(self.model, 'source', 'the model')} is a {kind} model"
-            )
-        self.options = options or self.Options()
-        self.class_label = class_label
-        self.progress = progress
-        classes = self.model.num_classes
-        if classes and (class_label is None or not 0 <= class_label < classes):
-            raise InpaintkitError(
-                f"{self.model.source} is class-conditional: give a class label in 0..{classes - 1}"
-                f" (CLI: --class-label N); got {class_label}"
-            )
-        total = len(self.model.betas)
-        if self.options.steps > total:
-            raise InpaintkitError(
-                f"steps={self.options.steps} exceeds the {total} training timesteps of "
-                f"{self.model.source}; choose steps in 1..{total}"
-            )
-        self.diffusion = GaussianDiffusion.respaced(
-            self.model.betas, self.options.steps, self.options.spacing
-        )
-        _ = self.runtime  # a bad runtime (fp16 on a CPU) fails here, not mid-run
+        super().__init__(options, model=model, class_label=class_label, progress=progress)
 
-    @property
-    def runtime(self) -> Runtime:
-        """The runtime knobs resolved for the model's current device (no "auto" left)."""
-        o = self.options
-        return self.model.runtime(o.precision, o.channels_last, o.compile)
-
-    @property
-    def image_size(self) -> int:
-        return self.model.image_size
-
-    def config(self) -> dict:
-        """The resolved configuration (runtime knobs as resolved for the model's device)."""
-        return {
-            "method": self.name,
-            "model": self.model.source,
-            **asdict(self.options),
-            **self.runtime.as_dict(),
-        }
-
-    def _extra_args(self, known: torch.Tensor, keep: torch.Tensor) -> dict[str, torch.Tensor]:
-        extra: dict[str, torch.Tensor] = dict(self.model.conditioning(known, keep))
-        if self.model.num_classes:
-            extra["class_labels"] = torch.full(
-                (known.shape[0],), int(self.class_label), device=known.device
-            )
-        return extra
-
-    def _denoiser(self):
-        r = self.runtime
-        return self.model.denoiser(r.precision, r.channels_last, r.compile)
-
-    @torch.no_grad()
-    def time_network(self, batch: int, height: int, width: int) -> float:
-        """Seconds of one network evaluation on a zero batch (for ``--dry-run``)."""
-        device = self.model.device
-        c = self.model.channels
-        known = torch.zeros(batch, c, height, width, device=device)
-        keep = torch.ones(batch, 1, height, width, device=device)
-        t = torch.zeros(batch, dtype=torch.long, device=device)
-        denoiser, extra = self._denoiser(), self._extra_args(known, keep)
-        started = time.perf_counter()
-        denoiser(known, t, **extra)
-        return time.perf_counter() - started
+    def extra_args(self, known: torch.Tensor, keep: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The model's conditioning channels ({"hole", "masked"}) and, for a class-conditional
+        model, the class labels: what every network call gets besides x_t and t."""
+        return {**self.model.conditioning(known, keep), **super().extra_args(known, keep)}
 
     def __call__(
         self,
@@ -216,7 +145,7 @@ class InpaintDDPM(Method):
         x = randn(tuple(known.shape), generators, device=device)
         o = self.options
         out = sample_ddim(
-            self._denoiser(),
+            self.denoiser(),
             x,
             self.diffusion,
             keep=keep,
@@ -224,7 +153,7 @@ class InpaintDDPM(Method):
             variance=o.variance if o.eta is None else None,
             eta=o.eta,
             clip_denoised=o.clip_denoised,
-            extra_args=self._extra_args(known, keep),
+            extra_args=self.extra_args(known, keep),
             generator=generators,
             callback=callback,
             progress=self.progress,

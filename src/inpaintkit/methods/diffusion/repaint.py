@@ -2,32 +2,29 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Collection
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import torch
 
 from ...diffusion.noise import randn
-from ...diffusion.process import VARIANCES, GaussianDiffusion
 from ...diffusion.samplers import sample_repaint
-from ...diffusion.schedules import count_steps, repaint_times, space_timesteps
+from ...diffusion.schedules import count_steps, repaint_times
 from ...errors import InpaintkitError
-from ...models import DiffusionModel, load_model
-from ...models.runtime import PRECISIONS, Runtime, check_knobs
 from ...options import Options, option
-from ..base import Callback, Method, Needs
+from ..base import Callback, Needs
+from ..sampling import (
+    SamplingMethod,
+    channels_last_option,
+    check_runtime,
+    clip_option,
+    compile_option,
+    precision_option,
+    spacing_option,
+    variance_option,
+)
 from .budget import choose_walk
-
-
-def _check_spacing(spacing: str) -> str | None:
-    """None for a valid spacing name ("even", "leading", "quadratic", "power<p>" with p >= 1)."""
-    try:
-        space_timesteps(1000, 10, spacing)
-    except InpaintkitError:
-        return "is not a spacing"
-    return None
 
 
 @dataclass(frozen=True)
@@ -54,34 +51,19 @@ class WalkOptions(Options):
     HEADLINE: ClassVar[tuple[str, ...]] = ("steps",)
 
     steps: int = option(250, help="respaced reverse steps (the paper's T)", min=1)
-    spacing: str = option(
-        "even",
-        help="timestep spacing (power<p>: more steps at low noise)",
-        check=_check_spacing,
-        valid="even, leading, quadratic or power<p> with p >= 1 (e.g. power1.25)",
-    )
-    variance: str | None = option(
-        None, help="reverse variance; none = the model's", choices=VARIANCES
-    )
+    spacing: str = spacing_option()
+    variance: str | None = variance_option()
     eta: float | None = option(None, help="none = DDPM steps; a number = DDIM steps", min=0)
-    clip_denoised: bool = option(True, help="clip the predicted x0 to [-1, 1]")
+    clip_denoised: bool = clip_option()
     share_noise: bool = option(
         False, help="one noise draw for the known and unknown parts (replace only)"
     )
-    # the runtime knobs keep their own check (models.runtime.check_knobs, in check())
-    precision: str = option(
-        "auto",
-        help="network precision: auto, fp32, bf16 or fp16",
-        valid=", ".join(PRECISIONS),
-        external=True,
-    )
-    channels_last: bool | None = option(
-        None, help="channels-last memory; none = auto", external=True
-    )
-    compile: bool = option(False, help="torch.compile the network", external=True)
+    precision: str = precision_option()
+    channels_last: bool | None = channels_last_option()
+    compile: bool = compile_option()
 
     def check(self) -> None:
-        check_knobs(self.precision, self.channels_last, self.compile)
+        check_runtime(self)
         if self.share_noise and self.condition != "replace":
             raise InpaintkitError(
                 f"share_noise applies to replace conditioning only, not {self.condition}"
@@ -157,7 +139,7 @@ class RePaintOptions(WalkOptions):
         return self.jump_length + 1 if self.resamplings > 1 else 1
 
 
-class RePaint(Method):
+class RePaint(SamplingMethod):
     """RePaint (Lugmayr et al. 2022) with any unconditional (or class-conditional) DDPM.
 
     options: the knobs (paper defaults). model: a DiffusionModel or a load_model spec.
@@ -189,70 +171,12 @@ class RePaint(Method):
         the ones the user gave, are kept)."""
         return choose_walk(options, budget, max_steps, fixed)
 
-    def __init__(
-        self,
-        options: RePaintOptions | None = None,
-        *,
-        model: DiffusionModel | str = "default",
-        device: str | torch.device = "cpu",
-        class_label: int | None = None,
-        progress: bool = True,
-    ) -> None:
-        self.model = load_model(model, device=device) if isinstance(model, str) else model
-        kind = getattr(self.model, "kind", "prior")
-        if kind != self.needs.model_kind:
-            raise InpaintkitError(
-                f"method {self.name!r} needs a {self.needs.model_kind} model; "
-                f"{getattr(self.model, 'source', 'the model')} is a {kind} model"
-            )
-        self.options = options or self.Options()
-        self.class_label = class_label
-        self.progress = progress
-        classes = self.model.num_classes
-        if classes and (class_label is None or not 0 <= class_label < classes):
-            raise InpaintkitError(
-                f"{self.model.source} is class-conditional: give a class label in 0..{classes - 1}"
-                f" (CLI: --class-label N); got {class_label}"
-            )
-        self.diffusion = GaussianDiffusion.respaced(
-            self.model.betas, self.options.steps, self.options.spacing
-        )
-        _ = self.runtime  # resolved now: a bad value (fp16 on a CPU) fails here, not mid-run
-
-    @property
-    def runtime(self) -> Runtime:
-        """The runtime knobs resolved for the model's current device (no "auto" left)."""
-        o = self.options
-        return self.model.runtime(o.precision, o.channels_last, o.compile)
-
-    @property
-    def image_size(self) -> int:
-        return self.model.image_size
-
     def config(self) -> dict:
-        """The resolved configuration, saved next to outputs; precision, channels_last and
-        compile are the values resolved for the model's device (no "auto")."""
-        return {
-            "method": self.name,
-            "model": self.model.source,
-            "condition": self.options.condition,
-            **asdict(self.options),
-            **self.runtime.as_dict(),
-        }
-
-    @torch.no_grad()
-    def time_network(self, batch: int, height: int, width: int) -> float:
-        """Seconds of one network evaluation (the denoiser as sampling runs it) on a zero batch
-        [batch, C, height, width] (for ``--dry-run``)."""
-        device = self.model.device
-        x = torch.zeros(batch, self.model.channels, height, width, device=device)
-        t = torch.zeros(batch, dtype=torch.long, device=device)
-        extra = {"class_labels": t} if self.model.num_classes else {}
-        r = self.runtime
-        denoiser = self.model.denoiser(r.precision, r.channels_last, r.compile)
-        started = time.perf_counter()
-        denoiser(x, t, **extra)
-        return time.perf_counter() - started
+        """The resolved configuration (see :meth:`SamplingMethod.config`) with the sampler's
+        conditioning rule after the model."""
+        config = super().config()
+        head = {key: config.pop(key) for key in ("method", "model")}
+        return {**head, "condition": self.options.condition, **config}
 
     def __call__(
         self,
@@ -265,14 +189,9 @@ class RePaint(Method):
         device = self.model.device
         known, keep = known.to(device), keep.to(device)
         x = randn(tuple(known.shape), generators, device=device)
-        extra_args: dict[str, torch.Tensor] = {}  # passed to every network call
-        if self.model.num_classes:
-            labels = torch.full((known.shape[0],), int(self.class_label), device=device)
-            extra_args["class_labels"] = labels
         o = self.options
-        r = self.runtime
         return sample_repaint(
-            self.model.denoiser(r.precision, r.channels_last, r.compile),
+            self.denoiser(),
             x,
             self.diffusion,
             keep=keep,
@@ -282,7 +201,7 @@ class RePaint(Method):
             eta=o.eta,
             condition=o.condition,
             clip_denoised=o.clip_denoised,
-            extra_args=extra_args,
+            extra_args=self.extra_args(known, keep),
             share_noise=o.share_noise,
             generator=generators,
             callback=callback,

@@ -17,7 +17,6 @@ INSTANCE's ``needs.inputs`` and passes them as keyword tensors in that order.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Collection
 from dataclasses import asdict, dataclass
@@ -25,7 +24,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from ...errors import InpaintkitError
-from ...models import FeedForwardModel, load_model
+from ...models import FeedForwardModel
 from ...options import Options
 from ..base import Callback, Method, Needs
 
@@ -86,17 +85,7 @@ class FeedForward(Method):
         class_label: int | None = None,
         progress: bool = True,
     ) -> None:
-        if model is None:
-            raise InpaintkitError(f"method {self.name} needs a feedforward model: --model FILE")
-        self.model = (
-            load_model(model, device=device) if isinstance(model, (str, os.PathLike)) else model
-        )
-        kind = getattr(self.model, "kind", None)
-        if kind != "feedforward":
-            raise InpaintkitError(
-                f"method {self.name!r} needs a feedforward model; "
-                f"{getattr(self.model, 'source', 'the model')} is a {kind} model"
-            )
+        self.model = self.resolve_model(model, device)
         self.options = options or self.Options()
         self.needs = Needs("feedforward", tuple(self.model.extra_inputs))  # from the model
 
