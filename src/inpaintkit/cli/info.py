@@ -48,11 +48,14 @@ def methods(
     from ..options import format_value, option_schema
 
     width = max(map(len, METHODS))
-    typer.echo(f"{'method':<{width}}  {'model':<8}  summary (headline defaults; cost)")
+    models = {
+        name: (cls.needs.model_kind or "none") + "".join(f"+{i}" for i in cls.needs.inputs)
+        for name, cls in METHODS.items()
+    }
+    kinds = max(map(len, models.values()))
+    typer.echo(f"{'method':<{width}}  {'model':<{kinds}}  summary (headline defaults; cost)")
     for name, cls in sorted(METHODS.items()):
-        needs = cls.needs
-        model = (needs.model_kind or "none") + "".join(f"+{i}" for i in needs.inputs)
-        typer.echo(f"{name:<{width}}  {model:<8}  {cls.describe()}")
+        typer.echo(f"{name:<{width}}  {models[name]:<{kinds}}  {cls.describe()}")
         if not verbose:
             continue
         schema = option_schema(cls.Options)
