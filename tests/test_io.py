@@ -417,3 +417,17 @@ def test_save_gif_writes_every_frame(tmp_path):
     assert save_gif([], tmp_path / "none.gif") is None and not (tmp_path / "none.gif").exists()
     with pytest.raises(InpaintkitError, match=r"\.gif"):
         save_gif(frames, tmp_path / "a.png")
+
+
+def test_flip_mask_and_masked_input_are_the_one_convention_change() -> None:
+    """keep (1 = known) <-> hole channel (1 = hole), and the masked image a network takes."""
+    from inpaintkit.io import flip_mask, masked_input
+
+    keep = torch.tensor([[[[1.0, 0.0], [0.0, 1.0]]]])
+    image = torch.tensor([[[[0.5, -0.5], [0.25, -1.0]]]]).expand(1, 3, 2, 2)
+    assert torch.equal(flip_mask(keep), torch.tensor([[[[0.0, 1.0], [1.0, 0.0]]]]))
+    assert torch.equal(flip_mask(flip_mask(keep)), keep)
+    masked, hole = masked_input(image, keep.bool())  # a bool keep is cast to the image's dtype
+    assert masked.dtype == hole.dtype == torch.float32
+    assert masked[0, 0].tolist() == [[0.5, 0.0], [0.0, -1.0]]
+    assert torch.equal(hole, flip_mask(keep))

@@ -19,15 +19,19 @@ from .holes import WHITE_CHOICES, load_hole, save_hole
 from .images import MAX_PIXELS, ImageSource, load_image, load_input, save_image
 from .tensors import (
     arrays_to_tensor,
+    flip_mask,
     hole_to_keep,
     image_to_tensor,
     input_to_tensor,
     keep_to_hole,
+    masked_input,
     tensor_to_arrays,
     tensor_to_images,
 )
 
 __all__ = [
+    "flip_mask",
+    "masked_input",
     "load_input",
     "arrays_to_tensor",
     "tensor_to_arrays",

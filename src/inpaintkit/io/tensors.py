@@ -90,6 +90,22 @@ def keep_to_hole(keep: torch.Tensor | np.ndarray) -> np.ndarray:
     return keep < 0.5
 
 
+def flip_mask(mask: torch.Tensor) -> torch.Tensor:
+    """keep [B,1,H,W] (1 = known) <-> hole channel [B,1,H,W] (1 = hole): ``1 - mask``.
+
+    Inside, ``keep`` is the convention; data sets yield holes, and inpainting networks take the
+    hole as an input channel (Stable Diffusion inpainting's and LaMa's convention)."""
+    return 1.0 - mask
+
+
+def masked_input(image: torch.Tensor, keep: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(masked image ``image * keep`` [B,C,H,W], hole channel [B,1,H,W] 1 = hole): what an
+    inpainting network takes besides any noisy image, from image [B,C,H,W] in [-1,1] and keep
+    [B,1,H,W] (1 = known; cast to the image's dtype)."""
+    keep = keep.to(image.dtype)
+    return image * keep, flip_mask(keep)
+
+
 def input_to_tensor(value: Image.Image | np.ndarray) -> torch.Tensor:
     """An extra method input (a sketch, an edge map, a guide image) -> float32 [1, C, H, W].
 

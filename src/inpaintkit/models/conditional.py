@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from ..errors import InpaintkitError
+from ..io.tensors import masked_input
 from .model import DiffusionModel
 from .runtime import Runtime
 from .spec import DiffusionConfig
@@ -58,8 +59,8 @@ class ConditionalDiffusionModel(DiffusionModel):
         """{"hole": [B,1,H,W] 1 = hole, "masked": known * keep [B,C,H,W]}: the keyword
         arguments of this model's denoiser, from known [B,C,H,W] in [-1,1] and keep [B,1,H,W]
         (1 = known)."""
-        keep = keep.to(known.dtype)
-        return {"hole": 1.0 - keep, "masked": known * keep}
+        masked, hole = masked_input(known, keep)
+        return {"hole": hole, "masked": masked}
 
     def _net(self, runtime: Runtime):
         """``net(x, t, class_labels=None, *, hole, masked)``: concatenates [x, hole, masked]."""

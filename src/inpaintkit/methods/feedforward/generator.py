@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from ...errors import InpaintkitError
+from ...io.tensors import masked_input
 from ...models import FeedForwardModel
 from ...options import Options
 from ..base import Callback, Method, Needs
@@ -144,9 +145,7 @@ class FeedForward(Method):
                 + (f"missing {missing}" if missing else f"it does not take {extra}")
             )
         device = self.model.device
-        keep = keep.to(device, known.dtype)
-        known = known.to(device)
-        masked, hole = known * keep, 1.0 - keep
+        masked, hole = masked_input(known.to(device), keep.to(device))
         extras = [inputs[name].to(device, known.dtype) for name in self.inputs]
         out = self.model.fill(masked, hole, *extras).float().clamp(-1, 1)
         if callback is not None:

@@ -23,6 +23,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ...errors import InpaintkitError
+from ...io.tensors import flip_mask
 from .base import ObjectiveBase, TrainedNetwork, parse_objective_options
 from .holes import with_holes
 
@@ -135,12 +136,12 @@ class Adversarial(ObjectiveBase):
         """G(known * keep, hole, *extras in ``preset.extra_inputs`` order) [B, C, H, W]."""
         image, hole = batch["image"], batch["hole"]
         extras = [batch[name] for name in self.preset.extra_inputs]
-        return generator(image * (1.0 - hole), hole, *extras)
+        return generator(image * flip_mask(hole), hole, *extras)
 
     def step(self, batch: dict[str, torch.Tensor], generator: torch.Generator) -> dict:
         kind, opts, up = self.options.gan_loss, self.options, self.updater
         image, hole = batch["image"], batch["hole"]
-        keep = 1.0 - hole
+        keep = flip_mask(hole)
         output = self.generate(up.module("generator"), batch)
         comp = output * hole + image * keep
         real_in, fake_in = torch.cat([image, hole], 1), torch.cat([comp.detach(), hole], 1)
@@ -177,7 +178,7 @@ class Adversarial(ObjectiveBase):
         batch = {k: v[:num_samples] for k, v in batch.items()}
         image, hole = batch["image"], batch["hole"]
         output = self.generate(networks["generator"], batch).clamp(-1.0, 1.0)
-        keep = 1.0 - hole
+        keep = flip_mask(hole)
         return [image * keep, output * hole + image * keep, image]
 
     def to_model(self, networks: dict[str, nn.Module], *, source: str, card: str = ""):

@@ -14,6 +14,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ...errors import InpaintkitError
+from ...io.tensors import flip_mask
 from ...networks.presets import ConditionalPreset
 from ..previews import ddpm_sample
 from .base import TrainedNetwork, parse_objective_options
@@ -32,7 +33,7 @@ class ConditionalDDPMOptions:
 def conditional_input(x_t: torch.Tensor, hole: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
     """The UNet input cat(x_t, hole, known * (1 - hole)) [B, 2C + 1, H, W] (SD inpainting order).
     x_t, known: [B, C, H, W]; hole: [B, 1, H, W], 1 = hole."""
-    return torch.cat([x_t, hole, known * (1.0 - hole)], dim=1)
+    return torch.cat([x_t, hole, known * flip_mask(hole)], dim=1)
 
 
 class _Conditioned(nn.Module):
@@ -94,7 +95,7 @@ class ConditionalDDPM(DDPMPrior):
             generator=torch.Generator().manual_seed(seed),
             device=image.device,
         )
-        keep = 1.0 - hole
+        keep = flip_mask(hole)
         return [image * keep, sample * hole + image * keep, image]
 
     def to_model(self, networks: dict[str, nn.Module], *, source: str, card: str = ""):
