@@ -300,3 +300,25 @@ def test_dry_run_checks_out_without_creating_it(tmp_path: Path) -> None:
         f"cannot create the output folder {tmp_path / 'plain' / 'sub'}: {tmp_path / 'plain'} is "
         "not a writable folder"
     )
+
+
+def test_photos_beside_the_mask_are_not_taken_for_masks(tmp_path: Path) -> None:
+    """One RGB photo beside hole.png and one elsewhere: a normal run, not the shell trap."""
+    photo, hole = _picture(tmp_path / "photo1.png", 1), _mask(tmp_path / "hole.png")
+    (tmp_path / "other").mkdir()
+    other = _picture(tmp_path / "other" / "photo2.png", 2)
+    result = _run("inpaint", photo, other, "--mask", hole, *TELEA, "--out", tmp_path / "o")
+    assert result.exit_code == 0, result.output
+    # ... but a one-channel file beside the mask is a mask, whatever the counts
+    extra = _mask(tmp_path / "second_hole.png")
+    result = _run("inpaint", other, extra, "--mask", hole, *TELEA, "--out", tmp_path / "p")
+    assert _error(result).startswith(
+        f"1 of the images are in the folder of the --mask files: {extra}."
+    )
+    # two photos of one name from two folders
+    (tmp_path / "again").mkdir()
+    twin = _picture(tmp_path / "again" / "photo2.png", 3)
+    result = _run("inpaint", other, twin, "--mask", hole, *TELEA, "--out", tmp_path / "q")
+    assert _error(result) == (
+        f"images with the same name would write the same outputs: {twin}, {other}"
+    )

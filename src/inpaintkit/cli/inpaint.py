@@ -326,7 +326,10 @@ def _jobs(images, masks, mask_kind, mask_seed, mask_white, threshold, inputs):
 
     stems = [p.stem for p in images]
     if len(set(stems)) != len(stems):
-        raise InpaintkitError("two input images have the same file name; outputs would collide")
+        same = sorted(str(p) for p in images if stems.count(p.stem) > 1)
+        raise InpaintkitError(
+            f"images with the same name would write the same outputs: {', '.join(same)}"
+        )
     jobs = []
     for n, path in enumerate(images):
         picture = load_image(path)

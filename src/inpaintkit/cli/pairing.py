@@ -87,7 +87,9 @@ def check_mask_files(images: list[Path], masks: list[Path]) -> None:
     ``inpaintkit inpaint imgs/*.png --mask masks/*.png`` reaches the program as
     ``--mask masks/a.png`` and the other masks as IMAGES: an image that is a --mask file, or
     images that live partly in a --mask file's folder and partly elsewhere, are refused with a
-    pointer to --mask-dir. (Images and masks side by side in one folder are fine.)"""
+    pointer to --mask-dir. Images in a --mask file's folder are taken for masks only when other
+    images lie elsewhere and they look like masks (see _look_like_masks): photos and masks side
+    by side in one folder are fine."""
     mask_files = {m.resolve() for m in masks}
     if any(p.resolve() in mask_files for p in images):
         both = ", ".join(str(p) for p in images if p.resolve() in mask_files)
@@ -95,12 +97,33 @@ def check_mask_files(images: list[Path], masks: list[Path]) -> None:
         raise InpaintkitError(f"an image and a mask are the same file: {both}{hint}")
     folders = {m.resolve().parent for m in masks}
     inside = [p for p in images if p.resolve().parent in folders]
-    if inside and len(inside) < len(images):
+    outside = [p for p in images if p.resolve().parent not in folders]
+    if inside and outside and _look_like_masks(inside, outside, masks):
         raise InpaintkitError(
             f"{len(inside)} of the images are in the folder of the --mask files: "
             + ", ".join(str(p) for p in inside)
             + _hint(masks)
         )
+
+
+def _look_like_masks(inside: list[Path], outside: list[Path], masks: list[Path]) -> bool:
+    """Whether images beside a --mask file are more masks: one mask per other image (the shell
+    pattern's count), a stem of another image, or a one-channel file (mode 1 or L)."""
+    if len(inside) + len(masks) == len(outside):
+        return True
+    if {p.stem for p in inside} & {p.stem for p in outside}:
+        return True
+    return any(_mode(p) in ("1", "L") for p in inside)
+
+
+def _mode(path: Path) -> str | None:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:  # the header only
+            return im.mode
+    except (OSError, ValueError):
+        return None  # load_image names the unreadable file later
 
 
 def _hint(masks: list[Path]) -> str:
