@@ -117,6 +117,8 @@ def test_generated_mask_and_trajectory(files: dict[str, Path]) -> None:
     assert hole[:, 8:].all() and not hole[:, :8].any()
     gif = Image.open(out / "cat_trajectory.gif")
     assert gif.n_frames == 10  # one frame per reverse step: 6 + 2 jumps x 2 steps
+    files = json.loads((out / "inpaintkit.json").read_text())["files"]
+    assert files == ["cat.png", "cat_hole.png", "cat_grid.png", "cat_trajectory.gif"]
 
 
 def test_dry_run_prints_paper_schedule(files: dict[str, Path]) -> None:

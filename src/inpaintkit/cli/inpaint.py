@@ -24,7 +24,7 @@ def inpaint(
         typer.Argument(
             help="Image files, or folders of images (their .png .jpg .jpeg .webp .bmp .tif "
             "files, sorted by name).",
-            metavar="DIR_OR_FILES...",
+            metavar="DIR_OR_FILES",
         ),
     ],
     mask: Annotated[
