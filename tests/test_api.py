@@ -114,3 +114,39 @@ def test_class_conditional_needs_a_label() -> None:
         RePaint(model=model)
     out = inpaintkit.inpaint(_image(), _hole(), model=model, class_label=4, **FAST)
     assert out.size == (16, 16)
+
+
+# ---------------------------------------------------------------------------------------------
+# inpaint_batch
+
+
+def test_inpaint_batch_equals_one_by_one_calls(tiny_model: DiffusionModel) -> None:
+    images = [_image(1), _image(2), _image(3, size=24)]  # two working sizes in one batch
+    holes = [_hole(), _hole(), np.pad(_hole(), 4)]
+    batch = inpaintkit.inpaint_batch(
+        images, holes, model=tiny_model, seed=[7, 7, 9], batch_size=2, **FAST
+    )
+    assert len(batch) == 3 and all(isinstance(r, Image.Image) for r in batch)
+    for image, hole, seed, got in zip(images, holes, [7, 7, 9], batch):
+        alone = inpaintkit.inpaint(image, hole, model=tiny_model, seed=seed, **FAST)
+        assert np.asarray(got).tobytes() == np.asarray(alone).tobytes()
+    # one seed for all: the same as one-by-one calls with that seed; samples give lists
+    two = inpaintkit.inpaint_batch(images[:2], holes[:2], model=tiny_model, samples=2, **FAST)
+    assert [len(r) for r in two] == [2, 2]
+    alone = inpaintkit.inpaint(images[1], holes[1], model=tiny_model, samples=2, **FAST)
+    assert [np.asarray(a).tobytes() for a in two[1]] == [np.asarray(a).tobytes() for a in alone]
+
+
+def test_inpaint_batch_classical_and_errors() -> None:
+    images, holes = [_image(1), _image(2)], [_hole(), _hole()]
+    batch = inpaintkit.inpaint_batch(images, holes, "telea", radius=4)
+    alone = [inpaintkit.inpaint(i, h, "telea", radius=4) for i, h in zip(images, holes)]
+    assert [np.asarray(r).tobytes() for r in batch] == [np.asarray(r).tobytes() for r in alone]
+    with pytest.raises(InpaintkitError, match=r"^give one hole per image: got 2 image\(s\) and 1"):
+        inpaintkit.inpaint_batch(images, holes[:1], "telea")
+    with pytest.raises(InpaintkitError, match=r"^give one seed, or one per image \(2\): got 3$"):
+        inpaintkit.inpaint_batch(images, holes, "telea", seed=[1, 2, 3])
+    with pytest.raises(InpaintkitError, match="^holes must be a list .one per image., got one nd"):
+        inpaintkit.inpaint_batch(images, _hole(), "telea")
+    with pytest.raises(InpaintkitError, match="^hole 1: "):
+        inpaintkit.inpaint_batch(images, [_hole(), _hole(8)], "telea")

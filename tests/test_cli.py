@@ -117,6 +117,8 @@ def test_generated_mask_and_trajectory(files: dict[str, Path]) -> None:
     assert hole[:, 8:].all() and not hole[:, :8].any()
     gif = Image.open(out / "cat_trajectory.gif")
     assert gif.n_frames == 10  # one frame per reverse step: 6 + 2 jumps x 2 steps
+    files = json.loads((out / "inpaintkit.json").read_text())["files"]
+    assert files == ["cat.png", "cat_hole.png", "cat_grid.png", "cat_trajectory.gif"]
 
 
 def test_dry_run_prints_paper_schedule(files: dict[str, Path]) -> None:
@@ -194,8 +196,9 @@ def test_classical_method_with_options(files: dict[str, Path]) -> None:
     assert json.loads((out / "inpaintkit.json").read_text())["radius"] == 5
     bad = _run(*base, "-o", "bogus=1")
     assert bad.exit_code == 2 and "unknown option 'bogus' for telea" in bad.output
-    assert "uses no diffusion model" in _run(*base, "--model", files["model"]).output
-    assert "KEY=VALUE" in _run(*base, "-o", "radius").output
+    again = [*base, "--overwrite"]  # the folder holds the first run's outputs
+    assert "uses no diffusion model" in _run(*again, "--model", files["model"]).output
+    assert "KEY=VALUE" in _run(*again, "-o", "radius").output
 
 
 def test_option_overrides_flag_and_trajectory_needs_diffusion(files: dict[str, Path]) -> None:
@@ -204,5 +207,5 @@ def test_option_overrides_flag_and_trajectory_needs_diffusion(files: dict[str, P
     assert _run(*args, "-o", "steps=4", "--out", out).exit_code == 0
     assert json.loads((out / "inpaintkit.json").read_text())["steps"] == 4
     telea = ["inpaint", files["cat"], "--mask", files["hole"], "--method", "telea"]
-    result = _run(*telea, "--save-trajectory", "--out", out)
+    result = _run(*telea, "--save-trajectory", "--out", out, "--overwrite")
     assert result.exit_code == 2 and "needs a diffusion method" in result.output

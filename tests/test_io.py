@@ -358,8 +358,8 @@ def test_save_image(tmp_path):
     arr = rgb_array()
     path = save_image(Image.fromarray(arr), tmp_path / "a" / "b" / "out.png")
     assert path.exists() and np.array_equal(np.asarray(load_image(path)), arr)
-    with pytest.raises(InpaintkitError, match=".png"):
-        save_image(Image.fromarray(arr), tmp_path / "out.jpg")
+    with pytest.raises(InpaintkitError, match=r"must end in \.png, \.jpg, \.jpeg or \.webp"):
+        save_image(Image.fromarray(arr), tmp_path / "out.gif")
 
 
 def test_show_hole():
@@ -431,3 +431,40 @@ def test_flip_mask_and_masked_input_are_the_one_convention_change() -> None:
     assert masked.dtype == hole.dtype == torch.float32
     assert masked[0, 0].tolist() == [[0.5, 0.0], [0.0, -1.0]]
     assert torch.equal(hole, flip_mask(keep))
+
+
+def test_save_image_formats_and_quality(tmp_path):
+    picture = Image.fromarray(rgb_array())
+    assert Image.open(save_image(picture, tmp_path / "a.jpeg")).format == "JPEG"
+    assert Image.open(save_image(picture, tmp_path / "a.webp", quality=80)).format == "WEBP"
+    low = save_image(picture, tmp_path / "low.jpg", quality=10).stat().st_size
+    assert low < save_image(picture, tmp_path / "high.jpg", quality=100).stat().st_size
+    with pytest.raises(InpaintkitError, match="^quality applies to jpg and webp files, not png$"):
+        save_image(picture, tmp_path / "a.png", quality=90)
+    with pytest.raises(InpaintkitError, match=r"^quality must be an integer 1\.\.100, got 101$"):
+        save_image(picture, tmp_path / "b.jpg", quality=101)
+    with pytest.raises(InpaintkitError, match=r"^a webp file must end in \.webp, got .*b\.png$"):
+        save_image(picture, tmp_path / "b.png", format="webp")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "a.jpeg",
+        "a.webp",
+        "high.jpg",
+        "low.jpg",
+    ]  # nothing else: no temporary file left behind
+
+
+def test_a_failing_save_leaves_the_old_file_intact(tmp_path, monkeypatch):
+    path = save_image(Image.fromarray(rgb_array()), tmp_path / "out.png")
+    old = path.read_bytes()
+
+    def half_written(self, fp, *args, **kwargs):  # noqa: ANN001, ARG001
+        open(fp, "wb").write(b"\x89PNG half")  # noqa: SIM115
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", half_written)
+    with pytest.raises(InpaintkitError, match=r"^cannot write .*out\.png: \[Errno 28\] No space"):
+        save_image(Image.fromarray(255 - rgb_array()), path)
+    with pytest.raises(InpaintkitError, match=r"^cannot write .*hole\.png"):
+        save_hole(np.ones((4, 4), bool), tmp_path / "hole.png")
+    assert path.read_bytes() == old
+    assert [p.name for p in tmp_path.iterdir()] == ["out.png"]  # no temporary file left

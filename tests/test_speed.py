@@ -255,5 +255,7 @@ def test_knobs_pass_through_the_cli(
     result = runner.invoke(app, [str(a) for a in [*base, "--out", tmp_path / "auto"]])
     config = json.loads((tmp_path / "auto" / "inpaintkit.json").read_text())
     assert (config["precision"], config["channels_last"]) == ("bf16", True)
-    bad = runner.invoke(app, [str(a) for a in [*base, "-o", "precision=fp16", "--out", out]])
+    bad = runner.invoke(
+        app, [str(a) for a in [*base, "-o", "precision=fp16", "--out", tmp_path / "bad"]]
+    )
     assert bad.exit_code == 2 and "fp16 on a CPU" in bad.output

@@ -382,5 +382,5 @@ def test_api_and_cli_take_extra_inputs(tmp_path: Path, monkeypatch: pytest.Monke
     assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "a.png")), expected)
     result = runner.invoke(app, [*args, "--input", "sketch"])
     assert result.exit_code == 2 and "--input takes NAME=FILE" in result.output
-    result = runner.invoke(inpaintkit.cli.app, args)
+    result = runner.invoke(inpaintkit.cli.app, [*args, "--overwrite"])  # out holds a run
     assert result.exit_code == 2 and "missing" in result.output

@@ -1,14 +1,16 @@
-"""The Python entry point: ``inpaintkit.inpaint(image, hole, ...)``."""
+"""The Python entry points: ``inpaintkit.inpaint(image, hole, ...)`` and
+``inpaintkit.inpaint_batch(images, holes, ...)``."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
+from .errors import InpaintkitError
 from .io import load_hole, load_image, load_input
 from .methods import Job, build_method, list_methods, run_method
 from .methods.strategy import check_strategy
@@ -85,4 +87,84 @@ def inpaint(
     return results[0] if samples == 1 else results
 
 
-__all__ = ["build_method", "inpaint", "list_methods"]
+def inpaint_batch(
+    images: Sequence[ImageLike],
+    holes: Sequence[ImageLike],
+    method: str = "repaint",
+    *,
+    model: DiffusionModel | str | None = None,
+    samples: int = 1,
+    seed: int | Sequence[int] = 0,
+    strategy: str = "auto",
+    resize: bool = False,
+    crop_margin: int | None = None,
+    feather: int = 0,
+    white: str = "hole",
+    threshold: float | None = None,
+    inputs: Mapping[str, ImageLike] | Sequence[Mapping[str, ImageLike]] | None = None,
+    batch_size: int = 8,
+    device: str | torch.device = "cpu",
+    class_label: int | None = None,
+    progress: bool = True,
+    **options: object,
+) -> list[Image.Image] | list[list[Image.Image]]:
+    """Fill the holes of several images with one method (loaded once, images batched together).
+
+    images, holes: two lists of the same length; holes[n] is the hole of images[n] (each as in
+        :func:`inpaint`; images may differ in size).
+    seed: one seed for every image, or one per image. Result n has the bytes of
+        ``inpaint(images[n], holes[n], method, seed=seed[n], ...)`` with the same options,
+        whatever the batch holds (on CPU; batched GPU kernels may differ in the last bits).
+    inputs: the method's extra inputs, one mapping for all images or one per image.
+    batch_size: pieces per network call. Every other argument is :func:`inpaint`'s.
+    Returns one result per image: an RGB image, or a list of ``samples`` images.
+    Raises InpaintkitError before any model is loaded when the lists do not match.
+    """
+    check_strategy(strategy)  # before any model is loaded
+    for name, value in (("images", images), ("holes", holes)):
+        if isinstance(value, (str, Path, Image.Image, np.ndarray)):
+            raise InpaintkitError(
+                f"{name} must be a list (one per image), got one {type(value).__name__}; "
+                "for a single image use inpaintkit.inpaint"
+            )
+    images, holes = list(images), list(holes)
+    if len(images) != len(holes) or not images:
+        raise InpaintkitError(
+            f"give one hole per image: got {len(images)} image(s) and {len(holes)} hole(s)"
+        )
+    seeds = [seed] * len(images) if isinstance(seed, int) else list(seed)
+    if len(seeds) != len(images):
+        raise InpaintkitError(f"give one seed, or one per image ({len(images)}): got {len(seeds)}")
+    per_image = [inputs or {}] * len(images) if isinstance(inputs, Mapping | None) else inputs
+    if len(per_image) != len(images):
+        raise InpaintkitError(
+            f"give inputs once for all images or once per image ({len(images)}): "
+            f"got {len(per_image)}"
+        )
+    jobs = []
+    for n, (image, hole, extra) in enumerate(zip(images, holes, per_image)):
+        picture = load_image(image)
+        extras = {name: load_input(value, picture.size, name) for name, value in extra.items()}
+        try:
+            mask = load_hole(hole, size=picture.size, white=white, threshold=threshold)
+        except InpaintkitError as err:
+            raise InpaintkitError(f"hole {n}: {err}") from err
+        jobs.append(Job(picture, mask, inputs=extras))
+    inpainter = build_method(
+        method, model=model, device=device, class_label=class_label, progress=progress, **options
+    )
+    results = run_method(
+        inpainter,
+        jobs,
+        samples=samples,
+        seeds=seeds,
+        strategy=strategy,
+        resize=resize,
+        crop_margin=crop_margin,
+        feather=feather,
+        batch_size=batch_size,
+    )
+    return [r[0] for r in results] if samples == 1 else results
+
+
+__all__ = ["build_method", "inpaint", "inpaint_batch", "list_methods"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import platform
 import time
 from pathlib import Path
@@ -14,15 +13,33 @@ from ..errors import InpaintkitError
 from ..options import split_key_values
 from .app import app, fail
 from .dryrun import report_dry_run
-from .outputs import Trajectory, write_outputs
+from .outputs import Trajectory, plan_outputs, write_outputs
+from .pairing import expand_images, resolve_masks
 
 
 @app.command()
 def inpaint(
-    images: Annotated[list[Path], typer.Argument(help="Image files to inpaint.")],
+    images: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Image files, or folders of images (their .png .jpg .jpeg .webp .bmp .tif "
+            "files, sorted by name).",
+            metavar="DIR_OR_FILES",
+        ),
+    ],
     mask: Annotated[
         list[Path] | None,
-        typer.Option(help="Mask file (white = hole); once for all images or once per image."),
+        typer.Option(
+            help="Mask file (white = hole); once for all images or once per image (repeat "
+            "--mask before each file). For a folder of masks use --mask-dir."
+        ),
+    ] = None,
+    mask_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder of masks: each image gets the mask of the same name (any image "
+            "suffix); an image without a mask or a mask without an image is an error."
+        ),
     ] = None,
     extra_input: Annotated[
         list[str] | None,
@@ -87,6 +104,22 @@ def inpaint(
     samples: Annotated[int, typer.Option(help="Samples per image (K).")] = 1,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same bytes.")] = 0,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out"),
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            help="Reuse an output folder of an earlier run: the files its inpaintkit.json "
+            "lists are removed first. Without it such a folder is refused."
+        ),
+    ] = False,
+    output_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format", help="Result format: png | jpg | webp [the input's; png for others]."
+        ),
+    ] = None,
+    quality: Annotated[
+        int | None, typer.Option(help="jpg / webp quality 1..100 [jpg 95, webp 90].")
+    ] = None,
     resize: Annotated[
         bool, typer.Option(help="Inpaint at the model's size and paste the fill back.")
     ] = False,
@@ -122,9 +155,10 @@ def inpaint(
     ] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
-    """Inpaint IMAGES; writes OUT/<stem>.png (OUT/<stem>_<k>.png when --samples > 1),
+    """Inpaint images; writes OUT/<stem>.<format> (OUT/<stem>_<k>.<format> when --samples > 1),
     OUT/<stem>_hole.png, OUT/<stem>_grid.png (input with the hole | results) and
-    OUT/inpaintkit.json (the resolved configuration)."""
+    OUT/inpaintkit.json (the resolved configuration and the files written). Outputs never
+    replace an input; files are written atomically."""
     from ..methods import build_method, get_method, parse_options, plan_jobs, run_method
     from ..methods.strategy import check_strategy, resolve_strategy
     from ..models import load_model, parse_model_options
@@ -135,14 +169,17 @@ def inpaint(
             raise InpaintkitError(f"--resize is --strategy resize; it contradicts {strategy}")
         strategy = "resize" if resize else strategy
         model_options = parse_model_options(model_option or [])
+        images = expand_images(images)
+        masks = resolve_masks(images, mask, mask_dir, mask_kind)
+        extras = _inputs(extra_input or [], len(images))
         jobs = _jobs(
             images,
-            mask,
+            masks,
             mask_kind,
             mask_seed if mask_seed is not None else seed,
             mask_white,
             threshold,
-            _inputs(extra_input or [], len(images)),
+            extras,
         )
         given = {
             **_given(
@@ -158,6 +195,16 @@ def inpaint(
         options = parse_options(cls.Options, given, owner=method)
         if save_trajectory and cls.needs.model_kind is None:
             raise InpaintkitError(f"--save-trajectory needs a diffusion method, not {method}")
+        plan = plan_outputs(  # the folder is created (or refused) before any model is loaded
+            out,
+            images,
+            [*images, *(masks or []), *(p for ps in extras.values() for p in ps)],
+            samples=samples,
+            format=output_format,
+            quality=quality,
+            overwrite=overwrite,
+            create=not dry_run,
+        )
         if budget is not None:
             model, options = _apply_budget(
                 cls, model, device, options, set(given), budget, model_options
@@ -192,7 +239,7 @@ def inpaint(
             callback=recorder,
         )
         seconds = time.perf_counter() - started
-        write_outputs(out, images, jobs, results, recorder)
+        write_outputs(plan, images, jobs, results, recorder)
         config = {
             **inpainter.config(),
             "samples": samples,
@@ -206,15 +253,18 @@ def inpaint(
             ],
             "crop_margin": crop_margin,
             "feather": feather,
-            "mask": [str(m) for m in mask or []],
+            "mask": [str(m) for m in masks or []],
+            "mask_dir": None if mask_dir is None else str(mask_dir),
             "mask_kind": mask_kind,
             "mask_white": mask_white,
             "images": [str(p) for p in images],
             "seconds": round(seconds, 3),
             "python": platform.python_version(),
             "device": device,
+            "format": output_format or "input",
+            "quality": quality,
         }
-        (out / "inpaintkit.json").write_text(json.dumps(config, indent=2) + "\n")
+        plan.record(config)
     except InpaintkitError as err:
         fail(err)
     typer.echo(f"inpainted {len(jobs)} image(s) x {samples} in {seconds:.1f} s -> {out}/")
@@ -274,13 +324,12 @@ def _jobs(images, masks, mask_kind, mask_seed, mask_white, threshold, inputs):
     from ..masks import make_hole
     from ..methods import Job
 
-    if (masks is None) == (mask_kind is None):
-        raise InpaintkitError("give exactly one of --mask FILE or --mask-kind KIND")
-    if masks and len(masks) not in (1, len(images)):
-        raise InpaintkitError(f"give one --mask for all images or one per image ({len(images)})")
     stems = [p.stem for p in images]
     if len(set(stems)) != len(stems):
-        raise InpaintkitError("two input images have the same file name; outputs would collide")
+        same = sorted(str(p) for p in images if stems.count(p.stem) > 1)
+        raise InpaintkitError(
+            f"images with the same name would write the same outputs: {', '.join(same)}"
+        )
     jobs = []
     for n, path in enumerate(images):
         picture = load_image(path)

@@ -16,7 +16,17 @@ from __future__ import annotations
 
 from .grids import make_grid, save_gif, show_hole
 from .holes import WHITE_CHOICES, load_hole, save_hole
-from .images import MAX_PIXELS, ImageSource, load_image, load_input, save_image
+from .images import (
+    DEFAULT_QUALITY,
+    MAX_PIXELS,
+    OUTPUT_FORMATS,
+    ImageSource,
+    atomic_write,
+    format_of,
+    load_image,
+    load_input,
+    save_image,
+)
 from .tensors import (
     arrays_to_tensor,
     flip_mask,
@@ -32,6 +42,10 @@ from .tensors import (
 __all__ = [
     "flip_mask",
     "masked_input",
+    "DEFAULT_QUALITY",
+    "OUTPUT_FORMATS",
+    "atomic_write",
+    "format_of",
     "load_input",
     "arrays_to_tensor",
     "tensor_to_arrays",

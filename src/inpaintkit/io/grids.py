@@ -9,6 +9,8 @@ from PIL import Image
 
 from inpaintkit.errors import InpaintkitError
 
+from .images import atomic_write
+
 
 def show_hole(
     image: Image.Image, hole: np.ndarray, color: tuple[int, int, int] = (128, 128, 128)
@@ -65,6 +67,9 @@ def save_gif(frames: list[Image.Image], path: str | Path, *, duration: int = 80)
     path = Path(path)
     if path.suffix.lower() != ".gif":
         raise InpaintkitError(f"animations are GIF: the path must end in .gif, got {path}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=duration, loop=0)
-    return path
+    return atomic_write(
+        path,
+        lambda tmp: frames[0].save(
+            tmp, format="GIF", save_all=True, append_images=frames[1:], duration=duration, loop=0
+        ),
+    )

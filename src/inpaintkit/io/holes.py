@@ -21,6 +21,7 @@ from .images import (
     _from_source,
     _png_path,
     _value_range,
+    atomic_write,
 )
 
 WHITE_CHOICES = ("hole", "keep")
@@ -171,5 +172,5 @@ def save_hole(hole: np.ndarray, path: str | Path, *, white: str = "hole") -> Pat
         )
     is_white = hole if white == "hole" else ~hole
     path = _png_path(path)
-    Image.fromarray(is_white.astype(np.uint8) * 255, mode="L").save(path, format="PNG")
-    return path
+    picture = Image.fromarray(is_white.astype(np.uint8) * 255, mode="L")
+    return atomic_write(path, lambda tmp: picture.save(tmp, format="PNG"))

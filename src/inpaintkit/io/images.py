@@ -5,6 +5,8 @@ Bad input raises InpaintkitError; nothing is resized silently (DESIGN rule 6).
 
 from __future__ import annotations
 
+import os
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -176,6 +178,19 @@ def load_image(source: ImageSource, *, max_pixels: int = MAX_PIXELS) -> Image.Im
 # saving
 
 
+OUTPUT_FORMATS = {"png": "PNG", "jpg": "JPEG", "webp": "WEBP"}
+"""Output formats: name -> PIL format. A path's suffix chooses one (.jpeg is jpg)."""
+
+_SUFFIX_FORMATS = {".png": "png", ".jpg": "jpg", ".jpeg": "jpg", ".webp": "webp"}
+DEFAULT_QUALITY = {"jpg": 95, "webp": 90}
+"""Quality used for lossy formats when none is given."""
+
+
+def format_of(path: str | Path) -> str | None:
+    """The output format ("png", "jpg", "webp") a path's suffix names, or None (.bmp, .tif)."""
+    return _SUFFIX_FORMATS.get(Path(path).suffix.lower())
+
+
 def _png_path(path: str | Path) -> Path:
     path = Path(path)
     if path.suffix.lower() != ".png":
@@ -184,13 +199,70 @@ def _png_path(path: str | Path) -> Path:
     return path
 
 
-def save_image(image: Image.Image, path: str | Path) -> Path:
-    """Save a PIL image as PNG (the path must end in .png; parent folders are created)."""
+def atomic_write(path: str | Path, write) -> Path:  # noqa: ANN001
+    """Write ``path`` through a temporary file in the same folder and an ``os.replace``.
+
+    ``write(tmp)`` writes the whole file to ``tmp``. A reader sees the old file or the new one,
+    never a half-written one; when ``write`` fails, the temporary file is removed, the old file
+    is left as it was and the failure is raised (an OSError as an InpaintkitError naming path).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException as err:
+        tmp.unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise InpaintkitError(f"cannot write {path}: {err}") from err
+        raise
+    return path
+
+
+def save_image(
+    image: Image.Image,
+    path: str | Path,
+    *,
+    format: str | None = None,  # noqa: A002
+    quality: int | None = None,
+) -> Path:
+    """Save a PIL image atomically (temporary file + rename; parent folders are created).
+
+    format: "png", "jpg" or "webp"; None = the one the path's suffix names (.png, .jpg,
+        .jpeg, .webp; other suffixes are refused). A given format must match the suffix.
+    quality: 1..100 for jpg and webp (default DEFAULT_QUALITY); refused for png.
+    """
     if not isinstance(image, Image.Image):
         raise InpaintkitError(f"expected a PIL image, got {type(image).__name__}")
-    path = _png_path(path)
-    image.save(path, format="PNG")
-    return path
+    path = Path(path)
+    suffix_format = format_of(path)
+    if format is None:
+        if suffix_format is None:
+            raise InpaintkitError(
+                f"output files are {', '.join(OUTPUT_FORMATS)}: the path must end in .png, "
+                f".jpg, .jpeg or .webp, got {path}"
+            )
+        format = suffix_format  # noqa: A001
+    if format not in OUTPUT_FORMATS:
+        raise InpaintkitError(
+            f"output format must be one of {', '.join(OUTPUT_FORMATS)}, got {format!r}"
+        )
+    if suffix_format != format:
+        raise InpaintkitError(f"a {format} file must end in .{format}, got {path}")
+    extra: dict[str, object] = {}
+    if format == "png":
+        if quality is not None:
+            raise InpaintkitError("quality applies to jpg and webp files, not png")
+    else:
+        quality = DEFAULT_QUALITY[format] if quality is None else quality
+        if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100:
+            raise InpaintkitError(f"quality must be an integer 1..100, got {quality!r}")
+        extra["quality"] = quality
+    rgb = image if format == "png" or image.mode in ("RGB", "L") else image.convert("RGB")
+    return atomic_write(path, lambda tmp: rgb.save(tmp, format=OUTPUT_FORMATS[format], **extra))
 
 
 def load_input(

@@ -74,6 +74,7 @@ def run_method(
     feather: int = 0,
     batch_size: int = 8,
     callback: Callback | None = None,
+    seeds: list[int] | None = None,
 ) -> list[list[Image.Image]]:
     """Inpaint every job ``samples`` times; returns results[job][sample] as RGB images of the
     job's size.
@@ -89,7 +90,8 @@ def run_method(
     Piece c of sample k of input n draws from ``piece_seed(seed, n, k, c)``, independent of the
     batch. Pieces of the same working size batch together, ``batch_size`` per method call.
     ``callback`` gets the method's step reports plus "rows", the (input, sample) of each batch
-    row, and "pieces", its (input, sample, piece).
+    row, and "pieces", its (input, sample, piece). ``seeds``, one per job, replaces that: job n
+    then draws as a run of it alone with seed ``seeds[n]`` (inpaintkit.inpaint_batch).
     """
     if samples < 1:
         raise InpaintkitError(f"samples must be >= 1, got {samples}")
@@ -119,7 +121,10 @@ def run_method(
             outputs = _call(
                 method,
                 views,
-                [piece_seed(seed, n, k, c) for n, k, c in chunk],
+                [
+                    piece_seed(seed, n, k, c) if seeds is None else piece_seed(seeds[n], 0, k, c)
+                    for n, k, c in chunk
+                ],
                 callback=None if callback is None else _with_rows(callback, chunk),
             )
             for (n, k, c), view, out in zip(chunk, views, outputs):
