@@ -21,6 +21,7 @@ from inpaintkit.models import DiffusionModel, check_device
 from inpaintkit.models.store import save_model
 
 runner = CliRunner()
+CPU_ONLY = "CUDA is not available in this torch build (CPU only); use --device cpu"
 FAST = ["--steps", "6", "--jump-length", "2", "--resamplings", "2"]
 
 
@@ -62,8 +63,8 @@ def cpu_only_torch(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--device", "cuda"], "CUDA is not available in this torch build (CPU only); use --device cpu"),
-        (["--device", "cuda:1"], "CUDA is not available in this torch build (CPU only); use --device cpu"),
+        (["--device", "cuda"], CPU_ONLY),
+        (["--device", "cuda:1"], CPU_ONLY),
         (["--device", "foo"], "unknown device 'foo'; valid: cpu, cuda, cuda:N (e.g. cuda:1), mps"),
         (["--device", "mps"], "MPS is not available here"),
         (["--batch-size", "0"], "--batch-size must be an integer >= 1, got 0"),
