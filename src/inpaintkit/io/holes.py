@@ -173,7 +173,11 @@ def _refuse_cutout(src: object, is_white: np.ndarray, what: str) -> None:
     fraction = float(is_white.mean())
     if fraction <= CUTOUT_HOLE_FRACTION:
         return
-    im = Image.fromarray(np.ascontiguousarray(src)) if isinstance(src, np.ndarray) else src
+    if isinstance(src, np.ndarray):
+        if not (src.ndim == 3 and src.shape[2] == 4 and src.dtype == np.uint8):
+            return  # only uint8 HxWx4 arrays carry an alpha channel
+        src = Image.fromarray(np.ascontiguousarray(src))
+    im = src
     if not isinstance(im, Image.Image) or im.mode not in ("RGBA", "LA", "PA", "P"):
         return
     im = im.convert("RGBA")
