@@ -7,6 +7,8 @@
   :data:`LOG_EVERY_PERCENT` percent, ``RePaint: 45% (1085/2410 steps) 12.3 s elapsed, ETA 15.0 s``,
   and a last line at 100%;
 - ``enabled=False`` (``--quiet``, ``--no-progress``): nothing.
+
+In a Jupyter kernel tqdm.auto's widget is kept.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ class LogProgress:
 
 
 def _is_terminal(stream: TextIO) -> bool:
+    """True for a terminal, and in a Jupyter kernel (tqdm.auto draws its widget there)."""
+    if "ipykernel" in sys.modules:
+        return True
     isatty = getattr(stream, "isatty", None)
     try:
         return bool(isatty and isatty())
