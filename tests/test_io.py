@@ -468,3 +468,26 @@ def test_a_failing_save_leaves_the_old_file_intact(tmp_path, monkeypatch):
         save_hole(np.ones((4, 4), bool), tmp_path / "hole.png")
     assert path.read_bytes() == old
     assert [p.name for p in tmp_path.iterdir()] == ["out.png"]  # no temporary file left
+
+
+def test_rgba_cutout_as_its_own_mask_is_refused():
+    from inpaintkit.io import load_hole
+
+    rgba = np.random.default_rng(0).integers(0, 256, (20, 20, 4), dtype=np.uint8)
+    rgba[..., 3] = 255
+    rgba[5:9, 5:9, 3] = 0  # the transparent hole: 16 of 400 pixels
+    for source in (Image.fromarray(rgba, "RGBA"), rgba):
+        with pytest.raises(InpaintkitError, match=r"transparent hole.*\(96% of the pixels\)"):
+            load_hole(source)
+        hole = load_hole(source, white="keep")  # the transparent pixels are the hole
+        assert hole.sum() == 16 and hole[5:9, 5:9].all()
+
+
+def test_painted_mask_on_a_transparent_layer_still_loads():
+    from inpaintkit.io import load_hole
+
+    layer = np.zeros((20, 20, 4), np.uint8)
+    layer[..., :3] = (255, 0, 0)  # one brush colour
+    layer[:, 2:, 3] = 255  # a large opaque stroke: 90% hole, meant
+    hole = load_hole(Image.fromarray(layer, "RGBA"))
+    assert hole.sum() == 360

@@ -367,3 +367,14 @@ def test_manager_reloads_a_checkpoint_rewritten_in_place(tmp_path: Path, tiny_mo
     save_model(tiny_model, path, dtype=torch.float32)  # another size, another mtime
     second = manager.get(str(path))
     assert second is not first and manager.get(str(path)) is second
+
+
+def test_class_label_on_an_unconditional_model_is_refused(tiny_model: object) -> None:
+    from inpaintkit.methods import build_method
+    from inpaintkit.methods.diffusion.repaint import RePaintOptions
+
+    options = RePaintOptions(steps=10, jump_length=2, resamplings=2)
+    with pytest.raises(InpaintkitError, match="tiny is unconditional: it takes no class label"):
+        build_method("repaint", model=tiny_model, options=options, class_label=2, progress=False)
+    built = build_method("repaint", model=tiny_model, options=options, progress=False)
+    assert built.class_label is None

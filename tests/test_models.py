@@ -110,3 +110,15 @@ def test_default_model_is_embedded() -> None:
     model = load_model("default")
     assert model.source == f"embedded:{embedded_models()[0]}"
     assert model.image_size == 32 and model.channels == 3 and model.card.strip()
+
+
+def test_nan_weights_are_refused_at_load_naming_the_tensor(tiny_model: DiffusionModel) -> None:
+    from inpaintkit.models.loading import check_finite_weights
+
+    check_finite_weights(tiny_model)  # finite: no error
+    weight = next(p for p in tiny_model.unet.parameters() if p.ndim == 4)
+    with torch.no_grad():
+        weight.view(-1)[:2] = float("inf")
+    name = next(n for n, p in tiny_model.unet.named_parameters() if p is weight)
+    with pytest.raises(InpaintkitError, match=rf"checkpoint tiny: weight unet\.{name} holds 2 NaN"):
+        check_finite_weights(tiny_model)

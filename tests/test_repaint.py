@@ -247,3 +247,16 @@ def test_ddim_eta_inside_repaint(tiny_model) -> None:
     assert not torch.equal(run(0.5, 1, condition=False), run(0.5, 2, condition=False))
     # eta = 1 is DDPM's fixed-small step: the same samples up to float error
     assert (run(1.0, 3) - run(None, 3)).abs().max() < 1e-4
+
+
+def test_resampling_off_names_jump_length_and_steps():
+    from inpaintkit.methods.diffusion.repaint import RePaintOptions
+
+    why = RePaintOptions(steps=6, jump_length=6, resamplings=3).resampling_off()
+    assert why is not None
+    assert why.startswith("jump_length=6 is at or above steps=6: the walk has no jump point")
+    assert "resamplings=3 would be off" in why
+    # the walk really has no undo step then
+    assert count_steps(repaint_times(6, 6, 3)) == (6, 0)
+    assert RePaintOptions(steps=7, jump_length=6, resamplings=3).resampling_off() is None
+    assert RePaintOptions(steps=6, jump_length=6, resamplings=1).resampling_off() is None

@@ -9,6 +9,7 @@ import typer
 
 from ..errors import InpaintkitError
 from .app import app, fail
+from .checks import check_run
 
 
 @app.command()
@@ -69,6 +70,7 @@ def bench(
     report_only: Annotated[
         bool, typer.Option(help="Only rebuild the tables and figures of OUT.")
     ] = False,
+    debug: Annotated[bool, typer.Option(help="Show full tracebacks on errors.")] = False,
 ) -> None:
     """Benchmark METHODS x MASKS x images: OUT/results.jsonl (one line per item, resumable),
     OUT/table.md (Table-1 shape), results.csv, summary.json, grids and plots."""
@@ -77,6 +79,13 @@ def bench(
 
     try:
         model_options = parse_model_options(model_option or [])
+        if not report_only:
+            check_run(
+                device=device,
+                batch_size=batch_size,
+                seed=seed,
+                counts={"--n": (n, 1), "--workers": (workers, 1), "--threads": (threads, 1)},
+            )
         if report_only:
             write_report(out, log=typer.echo)
             typer.echo(f"report: {out / 'table.md'}")

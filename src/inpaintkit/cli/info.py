@@ -21,7 +21,8 @@ def masks(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/masks"),
 ) -> None:
-    """Write COUNT seeded masks of KIND as PNGs (white = hole): OUT/<kind>_<i>.png."""
+    """Write COUNT seeded masks of KIND as 8-bit PNGs (white = hole): OUT/<kind>_0000.png,
+    OUT/<kind>_0001.png, ... (the index has four digits)."""
     from ..io import save_hole
     from ..masks import hole_fraction, make_holes
 

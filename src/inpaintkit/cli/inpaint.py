@@ -12,6 +12,7 @@ import typer
 from ..errors import InpaintkitError
 from ..options import split_key_values
 from .app import app, fail
+from .checks import check_run
 from .dryrun import report_dry_run
 from .outputs import Trajectory, plan_outputs, write_outputs
 from .pairing import expand_images, resolve_masks
@@ -154,6 +155,8 @@ def inpaint(
         ),
     ] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    quiet: Annotated[bool, typer.Option(help="No progress output (bar or log lines).")] = False,
+    debug: Annotated[bool, typer.Option(help="Show full tracebacks on errors.")] = False,
 ) -> None:
     """Inpaint images; writes OUT/<stem>.<format> (OUT/<stem>_<k>.<format> when --samples > 1),
     OUT/<stem>_hole.png, OUT/<stem>_grid.png (input with the hole | results) and
@@ -168,8 +171,16 @@ def inpaint(
         if resize and strategy not in ("auto", "resize"):
             raise InpaintkitError(f"--resize is --strategy resize; it contradicts {strategy}")
         strategy = "resize" if resize else strategy
+        images = expand_images(images)  # folders -> their images; missing paths named
+        check_run(
+            device=device, batch_size=batch_size, seed=seed, samples=samples, budget=budget,
+            counts={"--mask-seed": (mask_seed, 0), "--crop-margin": (crop_margin, 0),
+                    "--feather": (feather, 0)},
+            method=method, class_label=class_label, images=images, strategy=strategy, model=model,
+            given={**_given(steps=steps, jump_length=jump_length, resamplings=resamplings,
+                            jump_n_sample=jump_n_sample), **split_key_values(option or [])},
+        )  # fmt: skip
         model_options = parse_model_options(model_option or [])
-        images = expand_images(images)
         masks = resolve_masks(images, mask, mask_dir, mask_kind)
         extras = _inputs(extra_input or [], len(images))
         jobs = _jobs(
@@ -217,7 +228,7 @@ def inpaint(
             device=device,
             options=options,
             class_label=class_label,
-            progress=progress,
+            progress=progress and not quiet,
         )
         if dry_run:
             pieces = plan_jobs(

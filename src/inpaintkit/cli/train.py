@@ -10,6 +10,7 @@ import typer
 from ..errors import InpaintkitError
 from ..options import split_key_values
 from .app import app, fail
+from .checks import check_run
 
 
 @app.command()
@@ -48,6 +49,7 @@ def train(
             "--objective-option", "-O", help="An objective option as KEY=VALUE (repeatable)."
         ),
     ] = None,
+    debug: Annotated[bool, typer.Option(help="Show full tracebacks on errors.")] = False,
 ) -> None:
     """Train a model with accelerate (CPU, GPU, or `accelerate launch` for several): a DDPM
     prior by default, a conditional diffusion model or an adversarial feed-forward generator;
@@ -57,6 +59,7 @@ def train(
     from ..train.export import run_training
 
     try:
+        check_run(batch_size=batch_size, counts={"--steps": (steps, 1), "--threads": (threads, 1)})
         # the objective converts its own options; TrainConfig fields go through the one parser
         objective_options = split_key_values(objective_option or [], "--objective-option")
         overrides = parse_values(

@@ -146,6 +146,8 @@ def load_hole(
     else:
         values, full = _mask_values(src)
     is_white = _binarize(values, full, threshold, what)
+    if white == "hole":
+        _refuse_cutout(src, is_white, what)
     if size is not None:
         if not (isinstance(size, (tuple, list)) and len(size) == 2):
             raise InpaintkitError(f"size must be the image's (W, H), got {size!r}")
@@ -156,6 +158,43 @@ def load_hole(
                 "resized silently: give a mask of the image's size"
             )
     return is_white if white == "hole" else ~is_white
+
+
+CUTOUT_HOLE_FRACTION = 0.5
+"""A mask read from varying alpha whose opaque (hole) part is above this fraction and is a
+picture (many colours) is an image with a transparent cut-out, not a mask: refused."""
+
+
+def _refuse_cutout(src: object, is_white: np.ndarray, what: str) -> None:
+    """Raise when ``src`` is an image with a transparent hole read as its own mask.
+
+    Such a file's alpha is the mask (opaque = white = hole), so the picture becomes the hole
+    (often ~90%) and the real hole is kept, where compositing on white made it white: the result
+    is all white. A mask painted on a transparent layer has one brush colour; a picture many."""
+    fraction = float(is_white.mean())
+    if fraction <= CUTOUT_HOLE_FRACTION:
+        return
+    if isinstance(src, np.ndarray):
+        if not (src.ndim == 3 and src.shape[2] == 4 and src.dtype == np.uint8):
+            return  # only uint8 HxWx4 arrays carry an alpha channel
+        src = Image.fromarray(np.ascontiguousarray(src))
+    im = src
+    if not isinstance(im, Image.Image) or im.mode not in ("RGBA", "LA", "PA", "P"):
+        return
+    im = im.convert("RGBA")
+    alpha = np.asarray(im.getchannel("A"))
+    if alpha.min() == alpha.max():
+        return  # uniform alpha: the colour was the mask
+    opaque = np.asarray(im.convert("RGB"))[alpha > 0]
+    if len(np.unique(opaque.reshape(-1, 3)[:4096], axis=0)) <= 16:
+        return  # one brush colour (with a few antialiased shades): a painted mask
+    raise InpaintkitError(
+        f"{what} looks like an image with a transparent hole, not a mask: its alpha channel is "
+        f"the mask and its opaque picture would be the hole ({fraction:.0%} of the pixels). "
+        "If the transparent pixels are the hole, read it with white='keep' (CLI: --mask-white "
+        "keep; with the same file as image and mask, pass a copy); otherwise give a black and "
+        "white mask (white = hole)"
+    )
 
 
 def save_hole(hole: np.ndarray, path: str | Path, *, white: str = "hole") -> Path:

@@ -105,6 +105,11 @@ class SamplingMethod(Method):
                 f"{self.model.source} is class-conditional: give a class label in 0..{classes - 1}"
                 f" (CLI: --class-label N); got {class_label}"
             )
+        if not classes and class_label is not None:
+            raise InpaintkitError(
+                f"{self.model.source} is unconditional: it takes no class label, got "
+                f"{class_label}; drop --class-label (class_label=)"
+            )
         self.diffusion = GaussianDiffusion.respaced(
             self.model.betas, self.options.steps, self.options.spacing
         )

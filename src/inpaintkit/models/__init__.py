@@ -1,6 +1,7 @@
 """Loaded models of every kind, checkpoint formats and conversion, the embedded weights."""
 
 from .conditional import ConditionalDiffusionModel
+from .devices import check_device
 from .feedforward import BundleModel, FeedForwardModel
 from .kinds import KINDS, LoadedModel
 from .loading import MODEL_OPTIONS, ModelOptions, embedded_models, load_model, parse_model_options
@@ -13,6 +14,7 @@ __all__ = [
     "KINDS",
     "MODEL_OPTIONS",
     "ModelOptions",
+    "check_device",
     "BundleModel",
     "ConditionalDiffusionModel",
     "DiffusionConfig",

@@ -77,7 +77,22 @@ def load_model(spec: str | Path = "default", *, device: str | torch.device = "cp
     option a format does not take is an error. Returns the model in eval mode, float32.
     """
     model = _load(str(spec), parse_model_options(options))
+    check_finite_weights(model)
     return model.to(device)
+
+
+def check_finite_weights(model: object) -> None:
+    """Raise InpaintkitError naming the checkpoint and the first tensor that holds NaN or
+    infinite values (such weights would turn every result into NaN, blamed on the image)."""
+    for name, network in model.networks().items():
+        for key, tensor in (*network.named_parameters(), *network.named_buffers()):
+            if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+                bad = int((~torch.isfinite(tensor)).sum())
+                raise InpaintkitError(
+                    f"checkpoint {model.source}: weight {name}.{key} holds {bad} NaN or infinite "
+                    f"value(s) of {tensor.numel()}; the checkpoint is broken (re-export or "
+                    "re-download it)"
+                )
 
 
 def _load(spec: str, options: dict):

@@ -79,7 +79,15 @@ def paste_known(
     x: torch.Tensor, keep: torch.Tensor | None, known: torch.Tensor | None
 ) -> torch.Tensor:
     """keep * known + (1 - keep) * x: the known pixels exact (DESIGN section 3); ``x`` when
-    nothing is known."""
+    nothing is known. A non-finite ``x`` (NaN or inf, which the network produced: broken or
+    overflowing weights) raises InpaintkitError blaming the network, not the image."""
+    if not torch.isfinite(x).all():
+        bad = int((~torch.isfinite(x)).sum())
+        raise InpaintkitError(
+            f"the sampled result holds {bad} NaN or infinite value(s) of {x.numel()}: the "
+            "network's output is not finite (the image was finite); check the checkpoint's "
+            "weights, or run in fp32 (-o precision=fp32)"
+        )
     if keep is None or known is None:
         return x
     return keep * known + (1 - keep) * x

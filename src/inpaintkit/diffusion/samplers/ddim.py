@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import torch
-from tqdm.auto import tqdm
 
 from ...errors import InpaintkitError
 from ..denoiser import Denoiser
 from ..noise import Generator, randn
 from ..process import GaussianDiffusion
+from ..progress import progress_bar
 from .common import Callback, check_keep_known, check_times, extra_kwargs, paste_known
 
 
@@ -79,7 +79,7 @@ def sample_ddim(
         variance = "learned_range" if denoiser.learned_variance else "fixed_small"
     batch = x.shape[0]
     desc = "DDPM" if eta is None else "DDIM"
-    bar = tqdm(times[:-1], desc=desc, unit="step", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(times[:-1], desc, progress)
     for step, t in enumerate(bar):
         i = torch.full((batch,), t, dtype=torch.long)
         t_train = diffusion.train_timesteps(i).to(x.device)

@@ -19,12 +19,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import torch
-from tqdm.auto import tqdm
 
 from ...errors import InpaintkitError
 from ..denoiser import Denoiser
 from ..noise import Generator, randn
 from ..process import GaussianDiffusion
+from ..progress import progress_bar
 from ..schedules import count_steps, repaint_times
 from .common import Callback, check_keep_known, check_times, extra_kwargs, paste_known
 
@@ -105,7 +105,7 @@ def sample_repaint(
     nfe_total, _ = count_steps(times)
     pairs = list(zip(times[:-1], times[1:]))
     desc = "DDNM" if condition == "null-space" else "RePaint"
-    bar = tqdm(pairs, desc=desc, unit="step", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(pairs, desc, progress)
     nfe = 0
     for step, (t_last, t_cur) in enumerate(bar):
         if t_cur > t_last:  # undo step t_last -> t_cur = t_last + 1 (section 4.2)

@@ -133,6 +133,18 @@ class RePaintOptions(WalkOptions):
     def times(self) -> list[int]:
         return repaint_times(self.steps, self.jump_length, self.resamplings, self.jump_n_sample)
 
+    def resampling_off(self) -> str | None:
+        """Why the walk would not resample although ``resamplings`` > 1 asks for it (the
+        jump length at or above the steps leaves no jump point), or None when it does."""
+        if self.resamplings > 1 and self.jump_length >= self.steps:
+            return (
+                f"jump_length={self.jump_length} is at or above steps={self.steps}: the walk "
+                f"has no jump point, so resamplings={self.resamplings} would be off; give "
+                f"steps > {self.jump_length} or a jump_length below {self.steps} "
+                "(or resamplings=1 for no resampling)"
+            )
+        return None
+
     def min_steps(self) -> int:
         """jump_length + 1 when resampling (r > 1): with fewer steps the walk has no jump
         point and r would silently not apply; else 1."""
@@ -143,7 +155,7 @@ class RePaint(SamplingMethod):
     """RePaint (Lugmayr et al. 2022) with any unconditional (or class-conditional) DDPM.
 
     options: the knobs (paper defaults). model: a DiffusionModel or a load_model spec.
-    class_label: for class-conditional models (required by them; ignored otherwise).
+    class_label: for class-conditional models (required by them; refused otherwise).
     progress: show a progress bar per batch.
     """
 
