@@ -171,7 +171,6 @@ def inpaint(
         if resize and strategy not in ("auto", "resize"):
             raise InpaintkitError(f"--resize is --strategy resize; it contradicts {strategy}")
         strategy = "resize" if resize else strategy
-        images = expand_images(images)  # folders -> their images; missing paths named
         check_run(
             device=device, batch_size=batch_size, seed=seed, samples=samples, budget=budget,
             counts={"--mask-seed": (mask_seed, 0), "--crop-margin": (crop_margin, 0),
@@ -181,6 +180,7 @@ def inpaint(
                             jump_n_sample=jump_n_sample), **split_key_values(option or [])},
         )  # fmt: skip
         model_options = parse_model_options(model_option or [])
+        images = expand_images(images)  # folders -> their images; missing paths named
         masks = resolve_masks(images, mask, mask_dir, mask_kind)
         extras = _inputs(extra_input or [], len(images))
         jobs = _jobs(
