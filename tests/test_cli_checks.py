@@ -291,10 +291,15 @@ def test_rgba_image_as_its_own_mask_is_refused(files: dict[str, Path]) -> None:
     result = _run("inpaint", image, "--mask", image, "--method", "telea",
                   "--out", files["dir"] / "out")  # fmt: skip
     line = _one_line_error(result)
-    assert "looks like an image with a transparent hole" in line
-    assert "(94% of the pixels)" in line and "--mask-white keep" in line
+    assert "an image and a mask are the same file" in line
+    assert "transparent hole is not read as its own mask" in line
     copy = files["dir"] / "cut_mask.png"
     copy.write_bytes(image.read_bytes())
+    result = _run("inpaint", image, "--mask", copy, "--method", "telea",
+                  "--out", files["dir"] / "out")  # fmt: skip
+    line = _one_line_error(result)
+    assert "looks like an image with a transparent hole" in line
+    assert "(94% of the pixels)" in line and "--mask-white keep" in line
     result = _run("inpaint", image, "--mask", copy, "--mask-white", "keep", "--method", "telea",
                   "--out", files["dir"] / "out")  # fmt: skip
     assert result.exit_code == 0, result.output

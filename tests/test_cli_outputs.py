@@ -128,7 +128,8 @@ def test_shell_pattern_after_mask_is_refused(batch: dict[str, Path]) -> None:
 def test_image_and_mask_the_same_file(batch: dict[str, Path]) -> None:
     a = batch["imgs"] / "a.png"
     assert _error(_run("inpaint", a, "--mask", a, *TELEA)) == (
-        f"an image and a mask are the same file: {a}"
+        f"an image and a mask are the same file: {a}; an image's transparent hole is not read "
+        "as its own mask: save the mask as a file of its own (white = hole)"
     )
     result = _run("inpaint", batch["masks"], "--mask-dir", batch["masks"], *TELEA)
     assert _error(result).startswith(
@@ -238,7 +239,7 @@ def test_unwritable_out_fails_at_once_before_any_model(tmp_path: Path, where: st
     }[where]
     # a model that does not exist: the output folder is checked before any model is loaded
     args = ["inpaint", photo, "--mask", hole, "--model", tmp_path / "none.safetensors"]
-    message = _error(_run(*args, "--out", out, "--steps", "2", "--no-progress"))
+    message = _error(_run(*args, "--out", out, "--steps", "20", "--no-progress"))
     expected = {
         "file": f"--out must be a folder, but {out} is a file",
         "under-file": f"cannot write to the output folder {out}: Not a directory",

@@ -93,7 +93,14 @@ def check_mask_files(images: list[Path], masks: list[Path]) -> None:
     mask_files = {m.resolve() for m in masks}
     if any(p.resolve() in mask_files for p in images):
         both = ", ".join(str(p) for p in images if p.resolve() in mask_files)
-        hint = _hint(masks) if len(images) > 1 else ""
+        hint = (
+            _hint(masks)
+            if len(images) > 1
+            else (
+                "; an image's transparent hole is not read as its own mask: save the mask as a "
+                "file of its own (white = hole)"
+            )
+        )
         raise InpaintkitError(f"an image and a mask are the same file: {both}{hint}")
     folders = {m.resolve().parent for m in masks}
     inside = [p for p in images if p.resolve().parent in folders]
