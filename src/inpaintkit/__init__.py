@@ -1,8 +1,25 @@
-"""inpaintkit: free-form image inpainting with diffusion models (RePaint) and baselines."""
+"""inpaintkit: free-form image inpainting with diffusion models (RePaint) and baselines.
 
-from .api import inpaint
+``inpaint`` and ``load_model`` load on first use, so ``import inpaintkit.cli`` can set the
+thread policy (inpaintkit.threads) before torch loads."""
+
 from .errors import InpaintkitError
-from .models import load_model
 
 __version__ = "0.1.0"
 __all__ = ["InpaintkitError", "__version__", "inpaint", "load_model"]
+
+
+def __getattr__(name: str):  # noqa: ANN202  (PEP 562: the torch-backed names, on first use)
+    if name == "inpaint":
+        from .api import inpaint
+
+        return inpaint
+    if name == "load_model":
+        from .models import load_model
+
+        return load_model
+    if name in {"api", "io", "methods", "models"}:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

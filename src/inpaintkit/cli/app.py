@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(
@@ -18,5 +20,18 @@ def fail(err: Exception) -> None:
 
 
 @app.callback()
-def _main() -> None:
+def _main(
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="CPU threads for torch (default: one per core up to 4, waiting passively; "
+            "also INPAINTKIT_THREADS or OMP_NUM_THREADS).",
+        ),
+    ] = None,
+) -> None:
     """inpaintkit: RePaint-class inpainting on your images and your diffusion checkpoints."""
+    if threads is not None:  # already in the environment before torch loaded (cli/__init__)
+        from ..threads import set_threads
+
+        set_threads(threads)

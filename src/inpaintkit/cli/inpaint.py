@@ -12,6 +12,7 @@ import typer
 
 from ..errors import InpaintkitError
 from ..options import split_key_values
+from ..threads import thread_report
 from .app import app, fail
 from .dryrun import report_dry_run
 from .outputs import Trajectory, write_outputs
@@ -213,6 +214,7 @@ def inpaint(
             "seconds": round(seconds, 3),
             "python": platform.python_version(),
             "device": device,
+            "threads": thread_report(),
         }
         (out / "inpaintkit.json").write_text(json.dumps(config, indent=2) + "\n")
     except InpaintkitError as err:
