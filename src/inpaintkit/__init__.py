@@ -18,8 +18,13 @@ def __getattr__(name: str):  # noqa: ANN202  (PEP 562: the torch-backed names, o
         from .models import load_model
 
         return load_model
-    if name in {"api", "io", "methods", "models"}:
-        import importlib
+    import importlib
 
+    if name.startswith("__"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:  # a subpackage, as ``import inpaintkit`` used to load them: inpaintkit.io, .masks, ...
         return importlib.import_module(f".{name}", __name__)
+    except ModuleNotFoundError as err:
+        if err.name != f"{__name__}.{name}":
+            raise
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,9 +6,9 @@ modules import torch; imported by a test or a program, it changes nothing global
 
 import sys
 
-from ..threads import apply_thread_policy, launched_as_program
+from ..threads import applied_policy, apply_thread_policy, launched_as_program
 
-if launched_as_program():
+if launched_as_program() and applied_policy() is None:  # python -m inpaintkit: applied already
     try:
         apply_thread_policy(sys.argv[1:])
     except ValueError as _err:  # InpaintkitError: a bad INPAINTKIT_THREADS / OMP_NUM_THREADS
