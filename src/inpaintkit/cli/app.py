@@ -98,6 +98,18 @@ def _main(
     debug: Annotated[
         bool, typer.Option(help="Show full tracebacks instead of one-line errors.")
     ] = False,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="CPU threads for torch (default: one per core up to 4, waiting passively; "
+            "also INPAINTKIT_THREADS or OMP_NUM_THREADS).",
+        ),
+    ] = None,
 ) -> None:
     """inpaintkit: RePaint-class inpainting on your images and your diffusion checkpoints."""
     _STATE["debug"] = debug
+    if threads is not None:  # already in the environment before torch loaded (cli/__init__)
+        from ..threads import set_threads
+
+        set_threads(threads)

@@ -6,6 +6,8 @@ from dataclasses import asdict
 
 import typer
 
+from ..threads import thread_report
+
 
 def report_dry_run(
     inpainter, pieces: list, samples: int, batch_size: int, budget: int | None = None
@@ -37,6 +39,7 @@ def report_dry_run(
         if timings[-1] > 2:  # a big model: one timing is enough
             break
     per_eval = sorted(timings)[len(timings) // 2]
+    threads = thread_report()  # the run's own settings: timed in this process, policy applied
     total = per_eval * nfe * batches
     if budget is not None:
         walk = ", ".join(
@@ -57,7 +60,9 @@ def report_dry_run(
         f"evaluations and {cost.get('undo_steps', 0)} undo steps per batch\n"
         f"work: {rows} output(s) in {batches} batch(es) of up to {batch_size}\n"
         f"estimated time on this machine: {_duration(total)} "
-        f"({per_eval * 1000:.0f} ms per evaluation at batch {batch}, {width}x{height})"
+        f"({per_eval * 1000:.0f} ms per evaluation at batch {batch}, {width}x{height})\n"
+        f"threads: {threads['threads']} ({threads['source']}; "
+        f"OMP_WAIT_POLICY={threads['wait_policy'] or 'unset'})"
     )
 
 

@@ -11,6 +11,7 @@ import typer
 
 from ..errors import InpaintkitError
 from ..options import split_key_values
+from ..threads import thread_report
 from .app import app, fail
 from .checks import check_run
 from .dryrun import report_dry_run
@@ -274,6 +275,7 @@ def inpaint(
             "device": device,
             "format": output_format or "input",
             "quality": quality,
+            "threads": thread_report(),
         }
         plan.record(config)
     except InpaintkitError as err:

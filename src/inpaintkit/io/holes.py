@@ -144,7 +144,15 @@ def load_hole(
     if isinstance(src, np.ndarray):
         values, full = _array_mask_values(src)
     else:
-        values, full = _mask_values(src)
+        try:
+            values, full = _mask_values(src)
+        except InpaintkitError:
+            raise
+        except ValueError as e:  # a mode PIL cannot reduce to one channel (LAB, HSV, ...)
+            raise InpaintkitError(
+                f"{what}: cannot read a mask of PIL mode {src.mode!r} ({e}); "
+                "expected 1, L, I;16, F, P, RGB, RGBA, LA or PA"
+            ) from e
     is_white = _binarize(values, full, threshold, what)
     if white == "hole":
         _refuse_cutout(src, is_white, what)

@@ -273,11 +273,11 @@ def load_input(
     taken as it is (:func:`inpaintkit.io.input_to_tensor` checks its mode and dtype).
     Raises InpaintkitError naming ``name`` for an unreadable file or a size mismatch."""
     if isinstance(source, (str, Path)):
-        try:
-            with Image.open(source) as im:
-                gray = im.mode in ("1", "L", "I", "I;16", "F")
-                source = im.convert("L" if gray else "RGB")
-        except OSError as err:
+        try:  # _open refuses missing, corrupt, truncated and oversized files
+            im = _open(source, MAX_PIXELS)
+            gray = im.mode in ("1", "L", "I", "I;16", "F")
+            source = im.convert("L" if gray else "RGB")
+        except (OSError, ValueError) as err:  # InpaintkitError is a ValueError
             raise InpaintkitError(f"input {name!r}: cannot read {source}: {err}") from err
     got = source.size if isinstance(source, Image.Image) else np.asarray(source).shape[1::-1]
     if tuple(got) != tuple(size):
