@@ -227,7 +227,7 @@ def test_unexpected_error_is_one_internal_error_line(
     def boom(device: str) -> str:
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr("inpaintkit.cli.checks.check_device", boom)
+    monkeypatch.setattr("inpaintkit.models.check_device", boom)
     args = ["inpaint", tmp_path / "a.png", "--mask-kind", "wide"]
     line = _one_line_error(_run(*args), code=1)
     assert line == (
@@ -240,7 +240,7 @@ def test_os_error_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     def denied(device: str) -> str:
         raise PermissionError(13, "Permission denied", "/proc/x")
 
-    monkeypatch.setattr("inpaintkit.cli.checks.check_device", denied)
+    monkeypatch.setattr("inpaintkit.models.check_device", denied)
     line = _one_line_error(_run("inpaint", tmp_path / "a.png", "--mask-kind", "wide"))
     assert line == "error: [Errno 13] Permission denied: '/proc/x'"
 

@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import InpaintkitError
-from ..models import check_device
 from .app import warn
 
 #: Method model kinds whose models can take a class label.
@@ -50,6 +49,8 @@ def check_run(
       :func:`check_squash`.
     """
     if device is not None:
+        from ..models import check_device  # here: torch loads after the thread policy
+
         check_device(device)
     check_at_least("--batch-size", batch_size, 1)
     check_at_least("--seed", seed, 0)
