@@ -22,9 +22,10 @@ dev: $(VENV)/.dev
 
 # Inpaint the bundled example images with the embedded default model; results and grids in out/:
 # RePaint at the paper's setting (2410 network evaluations), then the fast DDNM sampler (230).
+# --overwrite: a rerun replaces the files of the previous demo run (and only those).
 demo: install
-	$(VENV)/bin/inpaintkit inpaint examples/images/*.png --mask-kind half --resize --seed 0 --out out/demo
-	$(VENV)/bin/inpaintkit inpaint examples/images/*.png --mask-kind narrow --method ddnm --resize --seed 0 --out out/demo-narrow
+	$(VENV)/bin/inpaintkit inpaint examples/images/*.png --mask-kind half --resize --seed 0 --out out/demo --overwrite
+	$(VENV)/bin/inpaintkit inpaint examples/images/*.png --mask-kind narrow --method ddnm --resize --seed 0 --out out/demo-narrow --overwrite
 	@echo "demo results and grids are in out/demo and out/demo-narrow"
 
 test: dev
