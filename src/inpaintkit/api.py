@@ -63,28 +63,25 @@ def inpaint(
         parsed and checked by the one option parser before any model is loaded.
     The same seed gives the same bytes; known pixels of the result equal the input's.
     """
-    check_strategy(strategy)  # before any model is loaded
-    picture = load_image(image)
-    extras = {name: load_input(value, picture.size, name) for name, value in (inputs or {}).items()}
-    job = Job(
-        picture,
-        load_hole(hole, size=picture.size, white=white, threshold=threshold),
-        inputs=extras,
-    )
-    inpainter = build_method(
-        method, model=model, device=device, class_label=class_label, progress=progress, **options
-    )
-    results = run_method(
-        inpainter,
-        [job],
+    return inpaint_batch(
+        [image],
+        [hole],
+        method,
+        model=model,
         samples=samples,
         seed=seed,
         strategy=strategy,
         resize=resize,
         crop_margin=crop_margin,
         feather=feather,
+        white=white,
+        threshold=threshold,
+        inputs=inputs,
+        device=device,
+        class_label=class_label,
+        progress=progress,
+        **options,
     )[0]
-    return results[0] if samples == 1 else results
 
 
 def inpaint_batch(
@@ -148,6 +145,8 @@ def inpaint_batch(
         try:
             mask = load_hole(hole, size=picture.size, white=white, threshold=threshold)
         except InpaintkitError as err:
+            if len(images) == 1:  # inpaint(): one image, nothing to number
+                raise
             raise InpaintkitError(f"hole {n}: {err}") from err
         jobs.append(Job(picture, mask, inputs=extras))
     inpainter = build_method(
