@@ -52,3 +52,25 @@ def tiny_model() -> DiffusionModel:
     unet = make_tiny_unet(out_channels=6)
     config = DiffusionConfig(num_train_timesteps=100, learned_variance=True)
     return DiffusionModel(unet=unet, config=config, source="tiny")
+
+
+@pytest.fixture
+def guided_checkpoint(tmp_path):  # noqa: ANN001, ANN201
+    """A small guided-diffusion UNet (16x16, 16-channel heads, learned sigma) saved as a .pt
+    state dict, made with OpenAI's own code (guided-diffusion-sdk)."""
+    unet = pytest.importorskip("guided_diffusion.unet")
+    torch.manual_seed(5)
+    net = unet.UNetModel(
+        image_size=16,
+        in_channels=3,
+        model_channels=32,
+        out_channels=6,
+        num_res_blocks=1,
+        attention_resolutions=(2,),
+        channel_mult=(1, 2),
+        num_head_channels=16,
+        use_scale_shift_norm=True,
+        resblock_updown=True,
+    )
+    torch.save(net.state_dict(), tmp_path / "gd.pt")
+    return tmp_path / "gd.pt"

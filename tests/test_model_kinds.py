@@ -295,26 +295,7 @@ def test_manager_loads_each_model_once_across_threads(tmp_path: Path, tiny_model
     assert isinstance(shared_models(), ModelManager) and shared_models() is shared_models()
 
 
-def _guided_file(tmp_path: Path) -> Path:
-    unet = pytest.importorskip("guided_diffusion.unet")
-    torch.manual_seed(5)
-    net = unet.UNetModel(
-        image_size=16,
-        in_channels=3,
-        model_channels=32,
-        out_channels=6,
-        num_res_blocks=1,
-        attention_resolutions=(2,),
-        channel_mult=(1, 2),
-        num_head_channels=16,
-        use_scale_shift_norm=True,
-        resblock_updown=True,
-    )
-    torch.save(net.state_dict(), tmp_path / "gd.pt")
-    return tmp_path / "gd.pt"
-
-
-def test_model_option_flags_reach_load_model(tmp_path: Path) -> None:
+def test_model_option_flags_reach_load_model(tmp_path: Path, guided_checkpoint: Path) -> None:
     """`inpaintkit inpaint --model-option` and `inpaintkit bench --model-option`."""
     import numpy as np
     from PIL import Image
@@ -324,7 +305,7 @@ def test_model_option_flags_reach_load_model(tmp_path: Path) -> None:
     from inpaintkit.bench.store import RunDir
     from inpaintkit.cli import app
 
-    path = _guided_file(tmp_path)
+    path = guided_checkpoint
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
     Image.fromarray(image).save(tmp_path / "cat.png")

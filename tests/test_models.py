@@ -59,23 +59,8 @@ def test_bare_diffusers_weights_file_uses_config_beside_it(tmp_path: Path, tiny_
         load_model(tmp_path / "diffusion_pytorch_model.safetensors")
 
 
-def test_guided_checkpoint_through_load_model(tmp_path: Path) -> None:
-    from guided_diffusion.unet import UNetModel
-
-    net = UNetModel(
-        image_size=16,
-        in_channels=3,
-        model_channels=32,
-        out_channels=6,
-        num_res_blocks=1,
-        attention_resolutions=(2,),
-        channel_mult=(1, 2),
-        num_head_channels=16,
-        use_scale_shift_norm=True,
-        resblock_updown=True,
-    )
-    torch.save(net.state_dict(), tmp_path / "gd.pt")
-    model = load_model(tmp_path / "gd.pt", image_size=16, num_head_channels=16)
+def test_guided_checkpoint_through_load_model(guided_checkpoint: Path) -> None:
+    model = load_model(guided_checkpoint, image_size=16, num_head_channels=16)
     assert model.config.learned_variance and model.image_size == 16
 
 
