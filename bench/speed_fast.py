@@ -76,7 +76,7 @@ def main() -> None:
             generators = [torch.Generator().manual_seed(3 + k) for k in range(args.batch)]
             inpainter(known, keep, generators=generators)
 
-        return run, inpainter.options.summary()["network_evaluations"]
+        return run, inpainter.cost(inpainter.options)["network_evaluations"]
 
     contenders = {
         "diffusers-paper": (diffusers_run, 2410),

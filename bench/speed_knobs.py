@@ -168,7 +168,7 @@ def measure_quality(model: DiffusionModel, names: list[str], args: argparse.Name
             "repaint-fast", model=model, progress=False, precision=precision,
             channels_last=channels_last, compile=compile, **walk,
         )  # fmt: skip
-        nfe = method.options.summary()["network_evaluations"]
+        nfe = method.cost(method.options)["network_evaluations"]
         started = time.perf_counter()
         outputs[n] = {}
         for mask in masks:

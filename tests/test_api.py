@@ -47,7 +47,7 @@ def test_samples_seeds_and_batch_independence(tiny_model: DiffusionModel) -> Non
 def test_batch_of_inputs_with_different_holes(tiny_model: DiffusionModel) -> None:
     # a 6-evaluation walk (T=4, j=2, r=2): what is asserted does not depend on the walk's length
     options = RePaintOptions(steps=4, jump_length=2, resamplings=2)
-    assert options.summary()["network_evaluations"] == 6
+    assert RePaint.cost(options)["network_evaluations"] == 6
     method = RePaint(options, model=tiny_model, progress=False)
     holes = [_hole(), np.fliplr(_hole()).copy(), np.zeros((16, 16), bool)]
     jobs = [Job(_image(n), h) for n, h in enumerate(holes)]

@@ -185,7 +185,6 @@ def test_defaults_cost_at_most_241() -> None:
     assert RePaintFastOptions.condition == "replace" and RePaintFastOptions().eta == 1.0
     assert RePaintFastOptions().spacing == "power1.25" and DDNMOptions().spacing == "even"
     assert RePaint.cost(RePaintOptions())["network_evaluations"] == 2410
-    assert RePaintOptions().summary()["network_evaluations"] == 2410  # kept for scripts
 
 
 def test_repaint_fast_walks_a_power_spacing(tiny_model: DiffusionModel) -> None:

@@ -109,12 +109,6 @@ class WalkOptions(Options):
                 high = mid - 1
         return replace(self, steps=low)
 
-    def summary(self) -> dict[str, int]:
-        """{"steps", "network_evaluations", "undo_steps"} for one batch (kept for scripts;
-        methods report their cost with ``Method.cost``)."""
-        nfe, undo = count_steps(self.times())
-        return {"steps": self.steps, "network_evaluations": nfe, "undo_steps": undo}
-
 
 @dataclass(frozen=True)
 class RePaintOptions(WalkOptions):
