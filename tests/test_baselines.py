@@ -12,7 +12,7 @@ from PIL import Image
 import inpaintkit
 from inpaintkit.api import build_method
 from inpaintkit.errors import InpaintkitError
-from inpaintkit.methods import METHODS, Job, run_inpainter
+from inpaintkit.methods import METHODS, Job, run_method
 from inpaintkit.methods.classical.criminisi import _Sources
 from inpaintkit.methods.classical.pde import PDEDiffusion, PDEOptions
 
@@ -158,8 +158,8 @@ def test_patchmatch_is_seeded_per_sample() -> None:
     image, hole = _texture(seed=2), _square()
     method = build_method("patchmatch")
     jobs = [Job(Image.fromarray(image), hole)]
-    together = run_inpainter(method, jobs, samples=3, seed=7)[0]
-    alone = run_inpainter(method, jobs, samples=3, seed=7, batch_size=1)[0]
+    together = run_method(method, jobs, samples=3, seed=7)[0]
+    alone = run_method(method, jobs, samples=3, seed=7, batch_size=1)[0]
     assert [x.tobytes() for x in together] == [x.tobytes() for x in alone]
     assert len({x.tobytes() for x in together}) > 1  # the seed reaches the random search
 
@@ -170,11 +170,11 @@ def test_full_hole_is_refused(name: str) -> None:
         inpaintkit.inpaint(_texture(size=16), np.ones((16, 16), bool), method=name)
 
 
-def test_batch_of_jobs_through_run_inpainter() -> None:
+def test_batch_of_jobs_through_run_method() -> None:
     method = build_method("exemplar", patch_size=5)
     holes = [_square(32, 8, 20), np.zeros((32, 32), bool), _square(32, 0, 6)]  # corner hole too
     jobs = [Job(Image.fromarray(_texture(32, n)), h) for n, h in enumerate(holes)]
-    results = run_inpainter(method, jobs, samples=2, seed=0)
+    results = run_method(method, jobs, samples=2, seed=0)
     for job, outs in zip(jobs, results):
         assert len(outs) == 2 and outs[0].tobytes() == outs[1].tobytes()
         a, b = np.asarray(outs[0]), np.asarray(job.image)

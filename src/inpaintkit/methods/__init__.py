@@ -18,7 +18,7 @@ from .diffusion import DDNM, RePaint, RePaintFast, RePaintOptions, RePaintSDEdit
 from .feedforward import FeedForward
 from .registry import METHODS, build_method, get_method, list_methods
 from .strategy import STRATEGIES
-from .wrapper import Job, fill_batch, plan_jobs, run_inpainter, run_method, sample_seed
+from .wrapper import Job, fill_batch, plan_jobs, run_method, sample_seed
 
 __all__ = [
     "DDNM",
@@ -52,7 +52,6 @@ __all__ = [
     "option_schema",
     "parse_options",
     "plan_jobs",
-    "run_inpainter",
     "run_method",
     "sample_seed",
 ]

@@ -134,10 +134,6 @@ def run_method(
     return [[Image.fromarray(arr) for arr in per_job] for per_job in results]
 
 
-run_inpainter = run_method
-"""The wave-1 name of :func:`run_method`."""
-
-
 def plan_jobs(
     method: Inpainter,
     jobs: list[Job],
