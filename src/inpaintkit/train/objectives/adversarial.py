@@ -24,7 +24,9 @@ from torch.utils.data import Dataset
 
 from ...errors import InpaintkitError
 from ...io.tensors import flip_mask
-from .base import ObjectiveBase, TrainedNetwork, parse_objective_options
+from ...models import FeedForwardModel
+from ...networks import build_network
+from .base import ObjectiveBase, TrainedNetwork, parse_objective_options, preview_rows
 from .holes import with_holes
 
 GAN_LOSSES = ("hinge", "nonsaturating")
@@ -72,19 +74,8 @@ def masked_l1(output: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) 
     return total / (weight.sum() * output.shape[1]).clamp_min(1.0)
 
 
-def default_network_factory(class_name: str, config: dict) -> nn.Module:
-    """``inpaintkit.networks.build_network`` (the registry of network classes)."""
-    try:
-        from ...networks import build_network
-    except ImportError:  # pragma: no cover - a branch without the registry
-        from ...networks.discriminators import PatchDiscriminator
-
-        if class_name != "PatchDiscriminator":
-            raise InpaintkitError(
-                f"network class {class_name!r} needs inpaintkit.networks.build_network"
-            ) from None
-        return PatchDiscriminator(**config)
-    return build_network(class_name, config)
+default_network_factory = build_network
+"""The network builder of the objective: the registry of network classes."""
 
 
 class Adversarial(ObjectiveBase):
@@ -178,17 +169,10 @@ class Adversarial(ObjectiveBase):
         batch = {k: v[:num_samples] for k, v in batch.items()}
         image, hole = batch["image"], batch["hole"]
         output = self.generate(networks["generator"], batch).clamp(-1.0, 1.0)
-        keep = flip_mask(hole)
-        return [image * keep, output * hole + image * keep, image]
+        return preview_rows(image, hole, output)
 
     def to_model(self, networks: dict[str, nn.Module], *, source: str, card: str = ""):
         """A ``models.FeedForwardModel`` (kind "feedforward") of the generator."""
-        try:
-            from ...models import FeedForwardModel
-        except ImportError as err:  # pragma: no cover - before the model kinds are merged
-            raise InpaintkitError(
-                "exporting a feed-forward run needs inpaintkit.models.FeedForwardModel"
-            ) from err
         return FeedForwardModel(
             generator=networks["generator"], extra_inputs=tuple(self.preset.extra_inputs),
             multiple=self.preset.multiple, image_size=self.preset.resolution, source=source,

@@ -18,6 +18,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ...errors import InpaintkitError
+from ...io.tensors import flip_mask
 from ...options import parse_options
 
 
@@ -135,3 +136,10 @@ def parse_objective_options(cls: type, values: Mapping[str, object] | None, obje
     are converted by each field's type, typed values are checked). Unknown names and bad values
     are InpaintkitErrors naming the option, the objective and what is valid."""
     return parse_options(cls, dict(values or {}), owner=f"objective {objective!r}")
+
+
+def preview_rows(image: torch.Tensor, hole: torch.Tensor, fill: torch.Tensor) -> list[torch.Tensor]:
+    """The three preview rows of an inpainting objective: the masked input, ``fill`` composited
+    into the known pixels, and the original (image, fill [B,C,H,W]; hole [B,1,H,W] 1 = hole)."""
+    keep = flip_mask(hole)
+    return [image * keep, fill * hole + image * keep, image]

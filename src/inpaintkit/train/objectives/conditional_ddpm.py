@@ -15,9 +15,10 @@ from torch.utils.data import Dataset
 
 from ...errors import InpaintkitError
 from ...io.tensors import flip_mask
+from ...models import ConditionalDiffusionModel
 from ...networks.presets import ConditionalPreset
 from ..previews import ddpm_sample
-from .base import TrainedNetwork, parse_objective_options
+from .base import TrainedNetwork, parse_objective_options, preview_rows
 from .ddpm_prior import DDPMPrior, diffusion_config_of
 from .holes import with_holes
 
@@ -95,18 +96,10 @@ class ConditionalDDPM(DDPMPrior):
             generator=torch.Generator().manual_seed(seed),
             device=image.device,
         )
-        keep = flip_mask(hole)
-        return [image * keep, sample * hole + image * keep, image]
+        return preview_rows(image, hole, sample)
 
     def to_model(self, networks: dict[str, nn.Module], *, source: str, card: str = ""):
         """A ``models.ConditionalDiffusionModel`` (kind "conditional-diffusion")."""
-        try:
-            from ...models import ConditionalDiffusionModel
-        except ImportError as err:  # pragma: no cover - before the model kinds are merged
-            raise InpaintkitError(
-                "exporting a conditional diffusion run needs inpaintkit.models."
-                "ConditionalDiffusionModel"
-            ) from err
         return ConditionalDiffusionModel(
             unet=networks["unet"], config=diffusion_config_of(self.preset), source=source,
             card=card, channels=self.preset.in_channels,
