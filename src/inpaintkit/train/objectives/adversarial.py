@@ -26,6 +26,7 @@ from ...errors import InpaintkitError
 from ...io.tensors import flip_mask
 from ...models import FeedForwardModel
 from ...networks import build_network
+from ...options import Options, option
 from .base import ObjectiveBase, TrainedNetwork, parse_objective_options, preview_rows
 from .holes import with_holes
 
@@ -34,26 +35,15 @@ NetworkFactory = Callable[[str, dict], nn.Module]
 
 
 @dataclass(frozen=True)
-class AdversarialOptions:
-    """holes: hole generator of items without one (``masks.get_holes`` spec) ["lama-mixed"].
-    gan_loss: "hinge" or "nonsaturating" ["hinge"]. hole_weight, valid_weight: weights of the
-    L1 reconstruction over hole / known pixels [1.0, 1.0]. adv_weight: weight of the adversarial
-    term [0.01]. d_lr: the discriminators' learning rate; 0 = the TrainConfig's lr [0].
-    """
+class AdversarialOptions(Options):
+    """The objective's knobs, checked by the one option schema (:mod:`inpaintkit.options`)."""
 
-    holes: str = "lama-mixed"
-    gan_loss: str = "hinge"
-    hole_weight: float = 1.0
-    valid_weight: float = 1.0
-    adv_weight: float = 0.01
-    d_lr: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.gan_loss not in GAN_LOSSES:
-            raise InpaintkitError(f"unknown gan_loss {self.gan_loss!r}; choose one of {GAN_LOSSES}")
-        for name in ("hole_weight", "valid_weight", "adv_weight", "d_lr"):
-            if getattr(self, name) < 0:
-                raise InpaintkitError(f"option {name} must be >= 0, got {getattr(self, name)}")
+    holes: str = option("lama-mixed", help="hole generator of items without one (get_holes spec)")
+    gan_loss: str = option("hinge", help="adversarial loss", choices=GAN_LOSSES)
+    hole_weight: float = option(1.0, help="weight of the L1 over hole pixels", min=0)
+    valid_weight: float = option(1.0, help="weight of the L1 over known pixels", min=0)
+    adv_weight: float = option(0.01, help="weight of the adversarial term", min=0)
+    d_lr: float = option(0.0, help="the discriminators' learning rate; 0 = TrainConfig's lr", min=0)
 
 
 def discriminator_loss(real: torch.Tensor, fake: torch.Tensor, kind: str) -> torch.Tensor:
