@@ -77,9 +77,11 @@ def models() -> None:
         model = load_model(name)
         card = model.card.strip().splitlines()
         title = card[0].lstrip("# ") if card else ""
-        tag = " (default)" if n == 0 else ""
+        tag = " (default)" if n == 0 and model.kind == "prior" else ""
+        size = model.image_size
+        shape = f"{size}x{size}" if size else "any size"
         typer.echo(
-            f"{name}{tag}: {model.image_size}x{model.image_size}, "
+            f"{name}{tag}: {model.kind}, {shape}, "
             f"{model.num_parameters() / 1e6:.2f}M parameters. {title}"
         )
 

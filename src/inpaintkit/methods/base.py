@@ -82,13 +82,16 @@ class Method:
     A subclass sets ``name`` (the registry key), ``summary`` (one line without default numbers:
     :meth:`describe` adds those from ``Options``), ``Options`` (an :class:`Options` dataclass,
     the one source of its defaults), ``needs`` (:class:`Needs`), and overrides :meth:`cost`
-    (and :meth:`for_budget`) when it runs a network.
+    (and :meth:`for_budget`) when it runs a network. ``default_model``: the embedded model
+    (its name in ``models/weights``) it runs without ``--model``; None: the default prior for
+    prior methods, none for the others.
     """
 
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
     Options: ClassVar[type] = Options
     needs: ClassVar[Needs] = Needs(None)
+    default_model: ClassVar[str | None] = None
     image_size: int | None = None
 
     @classmethod
@@ -110,11 +113,13 @@ class Method:
     @classmethod
     def model_spec(cls, model: object | None) -> object:
         """The model this method runs when given ``model`` (a loaded model or a load_model
-        spec): ``model`` itself, or for None "default" (the embedded prior) when the method runs
-        a prior. Other kinds have no default: InpaintkitError "method X needs a K model:
-        --model FILE"."""
+        spec): ``model`` itself, or for None the method's ``default_model`` (an embedded model's
+        name) if it has one, else "default" (the embedded prior) when the method runs a prior.
+        Otherwise InpaintkitError "method X needs a K model: --model FILE"."""
         if model is not None:
             return model
+        if cls.default_model is not None:
+            return cls.default_model
         if cls.needs.model_kind == "prior":
             return "default"
         raise InpaintkitError(

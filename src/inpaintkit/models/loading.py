@@ -15,8 +15,8 @@ from .diffusers_io import download_hub_model, load_diffusers_folder
 from .store import load_safetensors
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
-# Shipped models, best first: "default" is the first one present.
-EMBEDDED = ("emoji32", "emoji32-placeholder")
+# The shipped priors, best first: "default" is the first one present.
+DEFAULT_PRIORS = ("emoji32", "emoji32-placeholder")
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
@@ -47,8 +47,11 @@ MODEL_OPTIONS: tuple[str, ...] = tuple(f.name for f in fields(ModelOptions))
 
 
 def embedded_models() -> list[str]:
-    """Names of the models shipped inside the package, best first."""
-    return [name for name in EMBEDDED if (WEIGHTS_DIR / f"{name}.safetensors").exists()]
+    """Names of the models shipped inside the package (every ``weights/*.safetensors``): the
+    shipped priors first, best first (the first is "default"), then the others by name."""
+    present = sorted(path.stem for path in WEIGHTS_DIR.glob("*.safetensors"))
+    priors = [name for name in DEFAULT_PRIORS if name in present]
+    return priors + [name for name in present if name not in priors]
 
 
 def parse_model_options(values: Mapping[str, object] | Iterable[str]) -> dict[str, object]:
@@ -96,9 +99,10 @@ def check_finite_weights(model: object) -> None:
 
 
 def _load(spec: str, options: dict):
-    if spec == "default" or spec in EMBEDDED:
-        available = embedded_models()
-        name = available[0] if spec == "default" and available else spec
+    available = embedded_models()
+    if spec == "default" or spec in available:
+        priors = [name for name in available if name in DEFAULT_PRIORS]
+        name = priors[0] if spec == "default" and priors else spec
         path = WEIGHTS_DIR / f"{name}.safetensors"
         if not path.exists():
             raise InpaintkitError(
@@ -126,7 +130,7 @@ def _load(spec: str, options: dict):
         valid = _only(options, ("learned_variance",), "diffusers")
         return load_diffusers_folder(folder, source=spec, **valid)
     raise InpaintkitError(
-        f"no model {spec!r}: not an embedded model ({', '.join(EMBEDDED)}), not an existing file "
+        f"no model {spec!r}: not an embedded model ({', '.join(available)}), not an existing file "
         "or folder, and not a hub id (owner/name)"
     )
 
