@@ -7,9 +7,14 @@ mapped to its BASE id so that a train/test split by base id keeps near-duplicate
 
 The split is fixed: the base ids in ``emoji_test_ids.txt`` (190 of the 1911 google base ids, 10%
 of each category, drawn once with ``numpy.random.default_rng(20261121)`` and committed) are the
-test split; nothing here draws random numbers at run time.
+test split; the rest is "train". Inside "train", the 86 base ids of ``emoji_tune_ids.txt`` (5%,
+drawn once and committed) are the "tune" split for choosing between recipes, and "fit" is "train"
+without them. The split is by BASE id and the same in every style (all styles list the same
+emoji), so a test base is never seen in any style. Nothing here draws random numbers at run time.
 
-Images: google (Noto Emoji) Apache-2.0; twitter (Twemoji) CC-BY-4.0.
+Images: google (Noto Emoji) Apache-2.0; twitter (Twemoji) CC-BY-4.0; facebook: the package is
+MIT, the images are Meta's (the emoji-data README: used as the platforms' own emoji); inpaintkit
+uses that style only to MEASURE how far a prior generalises, never to train a shipped model.
 """
 
 from __future__ import annotations
@@ -30,10 +35,11 @@ from PIL import Image
 from ..errors import InpaintkitError
 
 EMOJI_VERSION = "16.0.0"
-STYLES = ("google", "twitter")
-SPLITS = ("train", "test", "all")
+STYLES = ("google", "twitter", "facebook")
+SPLITS = ("train", "test", "all", "tune", "fit")
 SIZES = (32, 64)
 TEST_IDS_FILE = "emoji_test_ids.txt"
+TUNE_IDS_FILE = "emoji_tune_ids.txt"
 
 
 @dataclass(frozen=True)
@@ -168,26 +174,40 @@ def emoji_index(images_dir: Path) -> list[EmojiFile]:
     return [by_image[f] for f in files]
 
 
-def heldout_base_ids() -> frozenset[str]:
-    """The committed test-split base ids (upper-case unified codes, e.g. ``"1F98A"``)."""
-    text = resources.files(__package__).joinpath(TEST_IDS_FILE).read_text(encoding="utf-8")
+def _committed_ids(file_name: str) -> frozenset[str]:
+    text = resources.files(__package__).joinpath(file_name).read_text(encoding="utf-8")
     return frozenset(
         line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
     )
 
 
-def split_index(index: list[EmojiFile], split: str) -> list[EmojiFile]:
-    """The entries of ``index`` in ``split`` ("train", "test" or "all"), order kept.
+def heldout_base_ids() -> frozenset[str]:
+    """The committed test-split base ids (upper-case unified codes, e.g. ``"1F98A"``)."""
+    return _committed_ids(TEST_IDS_FILE)
 
-    An entry is in the test split iff its BASE id is in :func:`heldout_base_ids`.
+
+def tune_base_ids() -> frozenset[str]:
+    """The committed tune-split base ids (a part of "train", disjoint from the test split)."""
+    return _committed_ids(TUNE_IDS_FILE)
+
+
+def split_index(index: list[EmojiFile], split: str) -> list[EmojiFile]:
+    """The entries of ``index`` in ``split``, order kept: "test" (BASE id in
+    :func:`heldout_base_ids`), "train" (the others), "tune" (BASE id in :func:`tune_base_ids`),
+    "fit" ("train" without "tune") or "all".
     """
     if split not in SPLITS:
         raise InpaintkitError(f"unknown split {split!r}; choose one of {SPLITS}")
     if split == "all":
         return list(index)
-    test = heldout_base_ids()
-    want_test = split == "test"
-    return [e for e in index if (e.base in test) == want_test]
+    test, tune = heldout_base_ids(), tune_base_ids()
+    if split == "test":
+        return [e for e in index if e.base in test]
+    if split == "tune":
+        return [e for e in index if e.base in tune]
+    if split == "fit":
+        return [e for e in index if e.base not in test and e.base not in tune]
+    return [e for e in index if e.base not in test]
 
 
 def composite_on_white(rgba: np.ndarray) -> np.ndarray:
@@ -224,8 +244,9 @@ def load_emoji(
 ) -> np.ndarray:
     """The emoji images of one split as uint8 [N, size, size, 3], composited on white.
 
-    style: "google" (default) or "twitter". split: "train" (default), "test" or "all"; by base id
-    (skin-tone variants follow their base). size: 64 (native, default) or 32 (PIL LANCZOS).
+    style: "google" (default), "twitter" or "facebook". split: "train" (default), "test",
+    "tune", "fit" or "all"; by base id (skin-tone variants follow their base). size: 64
+    (native, default) or 32 (PIL LANCZOS).
     Sorted file-name order. Fetches the package with npm on first use (:func:`fetch_emoji`).
     Google and twitter: all 3786, test 380 (190 bases + variants), train 3406 (1721 bases).
     """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from torch.utils.data import Dataset
 
 from ..errors import InpaintkitError
@@ -12,8 +13,9 @@ from ..errors import InpaintkitError
 def make_dataset(spec: str, resolution: int, cache_dir: Path | None = None) -> Dataset:
     """A training data set from a spec string.
 
-    "emoji" (google, train split), "emoji:<style>" (google|twitter), "emoji:<style>:<split>"
-    (train|test|all): :class:`ArrayDataset` of the emoji at ``resolution`` (32 or 64).
+    "emoji" (google, train split), "emoji:<style>" (google|twitter|facebook, or several joined
+    by "+", e.g. "google+twitter": their images one after another), "emoji:<style>:<split>"
+    (train|test|tune|fit|all): :class:`ArrayDataset` of the emoji at ``resolution`` (32 or 64).
     "fashion-mnist[:train|test]": Debian's Fashion-MNIST, grey on three channels.
     Anything else is a folder path: :class:`ImageFolderDataset` at ``resolution``.
     Items: float32 [3, resolution, resolution] in [-1, 1].
@@ -32,5 +34,8 @@ def make_dataset(spec: str, resolution: int, cache_dir: Path | None = None) -> D
             raise InpaintkitError(f"bad data spec {spec!r}; use emoji[:style[:split]]")
         style = parts[1] if len(parts) > 1 else "google"
         split = parts[2] if len(parts) > 2 else "train"
-        return ArrayDataset(load_emoji(style, split, size=resolution, cache_dir=cache_dir))
+        arrays = [
+            load_emoji(one, split, size=resolution, cache_dir=cache_dir) for one in style.split("+")
+        ]
+        return ArrayDataset(np.concatenate(arrays))
     return ImageFolderDataset(Path(spec), resolution)

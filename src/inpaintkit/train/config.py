@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, replace
 
+from ..data.augment import parse_augmentation
 from ..errors import InpaintkitError
 from ..networks.presets import AnyPreset, get_preset, preset_from_dict
 
@@ -52,9 +53,14 @@ class TrainConfig:
     sample_steps: respaced steps of the preview sampler (<= 50). num_samples: grid images.
     num_workers: DataLoader worker processes (default 0: load in the training process).
     progress: show a tqdm bar with ETA.
+    augment: per-item augmentation as "hflip=0.5,hue=0.1,saturation=0.2,colour_p=0.5" (see
+        ``inpaintkit.data.augment.Augmentation``; "" = none, the default).
+    init_from: a load_model spec (e.g. "emoji32") whose weights start the run instead of a
+        random init (``train.init``; "" = random, the default). Used at the first step only.
 
-    ``to_dict`` leaves out ``objective`` and ``objective_options`` while they are the defaults,
-    so a DDPM prior run's config.json is the same as before objectives existed.
+    ``to_dict`` leaves out ``objective``, ``objective_options``, ``augment`` and ``init_from``
+    while they are the defaults, so a DDPM prior run's config.json is the same as before
+    objectives existed.
     """
 
     preset: str | AnyPreset = "emoji32-tiny"
@@ -80,6 +86,8 @@ class TrainConfig:
     progress: bool = True
     objective: str = DEFAULT_OBJECTIVE
     objective_options: dict = field(default_factory=dict)
+    augment: str = ""
+    init_from: str = ""
 
     def __post_init__(self) -> None:
         positive = ("steps", "batch_size", "checkpoint_every", "keep_checkpoints", "log_every")
@@ -105,6 +113,7 @@ class TrainConfig:
                 f"objective_options must be a dict, got {type(self.objective_options).__name__}"
             )
         self.adam_betas = tuple(self.adam_betas)
+        parse_augmentation(self.augment)  # a bad spec fails before any data is loaded
 
     def resolved_preset(self) -> AnyPreset:
         """The preset object (looked up by name if a string)."""
@@ -118,6 +127,9 @@ class TrainConfig:
         data["objective_options"] = dict(self.objective_options)
         if self.objective == DEFAULT_OBJECTIVE and not self.objective_options:
             del data["objective"], data["objective_options"]
+        for name in ("augment", "init_from"):  # older run configs stay the same without them
+            if not data[name]:
+                del data[name]
         return data
 
     @classmethod

@@ -24,10 +24,12 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from ..data.augment import augmented
 from ..errors import InpaintkitError
 from .checkpoint import latest_checkpoint, load_checkpoint, restore_rng_state
 from .config import TrainConfig, config_changes, lr_factor
 from .ema import EMA
+from .init import init_from_model
 from .objectives import Objective, make_objective
 from .previews import save_grid
 from .runfolder import CsvLog, log_columns, write_json
@@ -154,7 +156,7 @@ def train(
             f"{out_dir} already holds training checkpoints; pass resume=True to continue "
             "or choose a new output folder"
         )
-    data = objective.wrap_data(data, config.seed)
+    data = objective.wrap_data(augmented(data, config.augment, config.seed), config.seed)
     accelerator = make_accelerator(config.mixed_precision)
     world, rank = accelerator.num_processes, accelerator.process_index
     if config.batch_size % world:
@@ -181,6 +183,8 @@ def train(
     # states are checkpointed and restored for exact resume.
     torch.manual_seed(config.seed)
     specs = objective.build_networks()
+    if config.init_from and state is None:
+        init_from_model(specs, config.init_from)
     torch.manual_seed(config.seed + 1_000_003 * rank)
     nets = Networks(accelerator, specs, config)
     objective.bind(nets)
