@@ -14,7 +14,8 @@ from ..errors import InpaintkitError
 EMOJI_TEST = "emoji-test"
 EMOJI_TEST_64 = "emoji-test-64"
 DATA_SPECS = (EMOJI_TEST, EMOJI_TEST_64)
-"""Named data specs; anything else is read as a folder path."""
+"""Named data specs, besides "emoji-<split>:<style>"; anything else is read as a folder path."""
+EMOJI_SPLITS = ("test", "tune")
 
 _COMMITTED = Path("tests") / "data" / "emoji_test_64"
 
@@ -49,18 +50,21 @@ def load_bench_images(data: str, size: int, n: int | None = None) -> BenchImages
     """The first ``n`` images (all when None) of ``data`` at ``size`` x ``size``.
 
     data: "emoji-test" (the google test split, 380 images, :func:`~inpaintkit.data.emoji.
-    load_emoji` order), "emoji-test-64" (:func:`committed_emoji_dir`, sorted) or a folder (every
-    png/jpg/jpeg/webp below it, sorted by path). Resizing: emoji with PIL LANCZOS from 64x64;
-    folders shorter side to ``size`` then centre crop (:mod:`inpaintkit.data.folder`).
+    load_emoji` order), "emoji-<split>:<style>" (split test or tune, style google, twitter or
+    facebook, e.g. "emoji-test:twitter"), "emoji-test-64" (:func:`committed_emoji_dir`, sorted)
+    or a folder (every png/jpg/jpeg/webp below it, sorted by path). Resizing: emoji with PIL
+    LANCZOS from 64x64; folders shorter side to ``size`` then centre crop
+    (:mod:`inpaintkit.data.folder`).
     """
     if size < 8:
         raise InpaintkitError(f"benchmark image size must be >= 8, got {size}")
     if n is not None and n < 1:
         raise InpaintkitError(f"n must be >= 1, got {n}")
-    if data == EMOJI_TEST:
+    emoji = _emoji_spec(data)
+    if emoji is not None:
         from ..data.emoji import load_emoji
 
-        images = load_emoji("google", "test", 32 if size == 32 else 64)
+        images = load_emoji(emoji[1], emoji[0], 32 if size == 32 else 64)
         images = images[:n] if n is not None else images
         if images.shape[1] != size:
             images = np.stack([_resize(im, size) for im in images])
@@ -68,6 +72,10 @@ def load_bench_images(data: str, size: int, n: int | None = None) -> BenchImages
     from ..data.folder import ImageFolderDataset
 
     folder = committed_emoji_dir() if data == EMOJI_TEST_64 else Path(data)
+    if data.startswith("emoji-") and not folder.is_dir() and data != EMOJI_TEST_64:
+        raise InpaintkitError(
+            f"unknown data {data!r}: use emoji-<split>:<style> with split in {EMOJI_SPLITS}"
+        )
     if data not in DATA_SPECS and not folder.is_dir():
         raise InpaintkitError(
             f"unknown data {data!r}: not one of {DATA_SPECS} and not a folder of images"
@@ -85,3 +93,18 @@ def _resize(image: np.ndarray, size: int) -> np.ndarray:
 
 def _safe(stem: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)[:60]
+
+
+def _emoji_spec(data: str) -> tuple[str, str] | None:
+    """(split, style) of "emoji-test" (google) or "emoji-<split>:<style>"; None otherwise."""
+    if data == EMOJI_TEST:
+        return "test", "google"
+    head, _, style = data.partition(":")
+    split = head.removeprefix("emoji-")
+    if head.startswith("emoji-") and split in EMOJI_SPLITS and style:
+        from ..data.emoji import STYLES
+
+        if style not in STYLES:
+            raise InpaintkitError(f"unknown emoji style {style!r} in {data!r}; choose {STYLES}")
+        return split, style
+    return None

@@ -26,7 +26,10 @@ def bench(
         str, typer.Option(help="Mask kinds, comma-separated.")
     ] = "wide,narrow,sr2x,altlines,half,expand",
     data: Annotated[
-        str, typer.Option(help="emoji-test | emoji-test-64 | a folder of images.")
+        str,
+        typer.Option(
+            help="emoji-test | emoji-test:STYLE | emoji-tune:STYLE | emoji-test-64 | a folder."
+        ),
     ] = "emoji-test",
     n: Annotated[int | None, typer.Option(help="Use the first N images (default: all).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the masks and the sampling.")] = 0,
