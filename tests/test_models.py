@@ -107,3 +107,28 @@ def test_nan_weights_are_refused_at_load_naming_the_tensor(tiny_model: Diffusion
     name = next(n for n, p in tiny_model.unet.named_parameters() if p is weight)
     with pytest.raises(InpaintkitError, match=rf"checkpoint tiny: weight unet\.{name} holds 2 NaN"):
         check_finite_weights(tiny_model)
+
+
+def test_every_shipped_file_is_an_embedded_model_and_methods_may_name_one(monkeypatch) -> None:
+    from inpaintkit.methods.base import Method, Needs
+    from inpaintkit.models import loading
+
+    names = embedded_models()
+    assert names[0] in loading.DEFAULT_PRIORS  # "default" stays a prior, whatever else ships
+    assert sorted(names) == sorted(p.stem for p in loading.WEIGHTS_DIR.glob("*.safetensors"))
+
+    class Named(Method):
+        name = "named"
+        needs = Needs("feedforward")
+        default_model = "some-generator32"
+
+    class Unnamed(Method):
+        name = "unnamed"
+        needs = Needs("feedforward")
+
+    assert Named.model_spec(None) == "some-generator32"
+    assert Named.model_spec("mine.safetensors") == "mine.safetensors"
+    with pytest.raises(InpaintkitError, match="needs a feedforward model: --model FILE"):
+        Unnamed.model_spec(None)
+    with pytest.raises(InpaintkitError, match="no model 'some-generator32'"):
+        Named.resolve_model(None)
