@@ -19,6 +19,9 @@ OBJECTIVES: dict[str, str] = {
     "ddpm-prior": "ddpm_prior:DDPMPrior",
     "conditional-ddpm": "conditional_ddpm:ConditionalDDPM",
     "adversarial": "adversarial:Adversarial",
+    "context-encoder": "context_encoder:ContextEncoder",
+    "glcic": "glcic:GLCIC",
+    "pconv": "partial_conv:PartialConv",
 }
 """Objective name -> "module:class" in this package (imported on use)."""
 
