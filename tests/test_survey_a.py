@@ -33,7 +33,7 @@ from inpaintkit.train.checkpoint import list_checkpoints, load_checkpoint
 from inpaintkit.train.config import TrainConfig
 from inpaintkit.train.export import export_model
 from inpaintkit.train.loop import train
-from inpaintkit.train.objectives import make_objective
+from inpaintkit.train.objectives import make_objective, objective_for_preset
 from inpaintkit.train.objectives.feedforward_base import hole_tv, image_normalised_l1, masked_mse
 from inpaintkit.train.objectives.glcic import phase_at
 
@@ -327,6 +327,13 @@ def test_options_are_checked():
         make_objective(config_for("pconv", objective_options={"tv_weight": "-1"}))
     with pytest.raises(InpaintkitError, match="no discriminator"):
         make_objective(config_for("glcic", preset=TINY["pconv"]))
+    for preset, objective in (
+        ("context-encoder32", "context-encoder"),
+        ("glcic32", "glcic"),
+        ("pconv32", "pconv"),
+        ("encdec32-tiny", "adversarial"),
+    ):
+        assert objective_for_preset(get_preset(preset)) == objective
     parsed = make_objective(config_for("context-encoder"))
     assert (parsed.options.rec_weight, parsed.options.adv_weight) == (0.999, 0.001)
 
