@@ -391,3 +391,24 @@ def test_a_method_refuses_another_network(runs):
     assert build_method("feedforward", model=str(runs["pconv"]["model"])).image_size is None
     fixed = build_method("context-encoder", model=str(runs["context-encoder"]["model"]))
     assert fixed.image_size == 16
+
+
+def test_api_and_bench_run_the_methods(runs, tmp_path):
+    import inpaintkit
+
+    image = np.asarray(Image.open(sorted(TEST_IMAGES.glob("*.png"))[0]).convert("RGB"))[:24, :40]
+    hole = np.zeros(image.shape[:2], bool)
+    hole[6:14, 10:30] = True
+    out = np.asarray(inpaintkit.inpaint(image, hole, method="glcic", model=runs["glcic"]["model"]))
+    assert out.shape == image.shape and np.array_equal(out[~hole], image[~hole])
+    (tmp_path / "data").mkdir()
+    for n, path in enumerate(sorted(TEST_IMAGES.glob("*.png"))[:2]):
+        Image.open(path).convert("RGB").resize((16, 16)).save(tmp_path / "data" / f"{n}.png")
+    result = runner.invoke(app, [
+        "bench", "--out", str(tmp_path / "bench"), "--methods", "pconv", "--model",
+        str(runs["pconv"]["model"]), "--data", str(tmp_path / "data"), "--masks", "wide,sr2x",
+        "--n", "2", "--size", "16",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = (tmp_path / "bench" / "results.jsonl").read_text().splitlines()
+    assert len(rows) == 4 and all(np.isfinite(json.loads(r)["psnr_hole"]) for r in rows)
