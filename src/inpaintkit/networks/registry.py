@@ -133,7 +133,13 @@ def build_unet(unet_config: dict, state: dict[str, torch.Tensor], *, source: str
     return load_weights(unet, state, source=source)
 
 
-BUILTIN_MODULES = ("generators", "discriminators")
+BUILTIN_MODULES = (
+    "generators",
+    "discriminators",
+    "context_encoder",  # survey: Context Encoders
+    "glcic",  # survey: GLCIC
+    "partial_conv",  # survey: partial convolutions
+)
 """Modules of this package whose classes register themselves (imported on first use)."""
 
 

@@ -60,6 +60,7 @@ class Networks:
         self.accelerator = accelerator
         self.device = accelerator.device
         self.grad_clip = config.grad_clip
+        self.total_steps = config.steps  # the run's length (e.g. GLCIC's phases are fractions)
         self.names = list(specs)
         self.emas = {n: EMA(s.module, config.ema_decay) for n, s in specs.items() if s.ema}
         optimizers = {

@@ -3,5 +3,13 @@
 from __future__ import annotations
 
 from .generator import FeedForward, FeedForwardOptions
+from .survey_a import ContextEncoderMethod, GLCICMethod, PartialConvMethod, SurveyFeedForward
 
-__all__ = ["FeedForward", "FeedForwardOptions"]
+__all__ = [
+    "ContextEncoderMethod",
+    "FeedForward",
+    "FeedForwardOptions",
+    "GLCICMethod",
+    "PartialConvMethod",
+    "SurveyFeedForward",
+]

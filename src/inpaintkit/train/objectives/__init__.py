@@ -3,6 +3,9 @@
 - "ddpm-prior": an unconditional DDPM prior (:mod:`.ddpm_prior`), today's objective;
 - "conditional-ddpm": a conditional inpainting diffusion model (:mod:`.conditional_ddpm`);
 - "adversarial": a feed-forward generator and one or more discriminators (:mod:`.adversarial`).
+- "context-encoder", "glcic", "pconv": the survey's Context Encoders, GLCIC (three phases) and
+  partial-convolution U-Net, each with its paper's losses (:mod:`.context_encoder`,
+  :mod:`.glcic`, :mod:`.partial_conv`; shared parts in :mod:`.feedforward_base`).
 
 Each takes a preset of the matching kind (``inpaintkit.networks.presets``) and a dict of its own
 options (``TrainConfig.objective_options``).
@@ -19,6 +22,9 @@ OBJECTIVES: dict[str, str] = {
     "ddpm-prior": "ddpm_prior:DDPMPrior",
     "conditional-ddpm": "conditional_ddpm:ConditionalDDPM",
     "adversarial": "adversarial:Adversarial",
+    "context-encoder": "context_encoder:ContextEncoder",
+    "glcic": "glcic:GLCIC",
+    "pconv": "partial_conv:PartialConv",
 }
 """Objective name -> "module:class" in this package (imported on use)."""
 
@@ -28,6 +34,13 @@ OBJECTIVE_FOR_KIND = {
     "feedforward": "adversarial",
 }
 """The default objective for a preset of each model kind."""
+
+OBJECTIVE_FOR_PRESET = {
+    "context-encoder32": "context-encoder",
+    "glcic32": "glcic",
+    "pconv32": "pconv",
+}
+"""Presets whose networks only one objective trains (their default, before the kind's)."""
 
 
 def objective_class(name: str) -> type:
@@ -39,8 +52,9 @@ def objective_class(name: str) -> type:
 
 
 def objective_for_preset(preset) -> str:
-    """The default objective name for ``preset``'s model kind."""
-    return OBJECTIVE_FOR_KIND[preset.kind]
+    """The default objective name for ``preset``: its own (OBJECTIVE_FOR_PRESET), else its
+    model kind's."""
+    return OBJECTIVE_FOR_PRESET.get(preset.name) or OBJECTIVE_FOR_KIND[preset.kind]
 
 
 def make_objective(config) -> Objective:

@@ -42,13 +42,15 @@ class TrainedNetwork:
 class Updater(Protocol):
     """What the loop hands an objective for one step (bound before the first step).
 
-    device: where batches live. module(name): the (accelerate-prepared) trainable network.
+    device: where batches live. total_steps: the run's ``TrainConfig.steps`` (it may grow on
+    resume). module(name): the (accelerate-prepared) trainable network.
     backward(loss): ``accelerator.backward``. update(name, loss=None): backward ``loss`` if
     given, clip the network's gradients, step its optimizer and LR schedule, zero its
     gradients and update its EMA.
     """
 
     device: torch.device
+    total_steps: int
 
     def module(self, name: str) -> nn.Module: ...
 
