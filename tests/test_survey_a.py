@@ -412,3 +412,28 @@ def test_api_and_bench_run_the_methods(runs, tmp_path):
     assert result.exit_code == 0, result.output
     rows = (tmp_path / "bench" / "results.jsonl").read_text().splitlines()
     assert len(rows) == 4 and all(np.isfinite(json.loads(r)["psnr_hole"]) for r in rows)
+
+
+def test_bench_runs_each_method_on_its_own_default_model(runs, tmp_path, monkeypatch):
+    """Without --model, a method with a default_model runs it (here the tiny pconv run), and its
+    rows and the folder's settings name those weights; --model of another kind leaves it be."""
+    from inpaintkit.bench.runner import BenchConfig, run_bench
+    from inpaintkit.methods.registry import get_method
+
+    monkeypatch.setattr(get_method("pconv"), "default_model", str(runs["pconv"]["model"]))
+    (tmp_path / "data").mkdir()
+    for n, path in enumerate(sorted(TEST_IMAGES.glob("*.png"))[:2]):
+        Image.open(path).convert("RGB").resize((16, 16)).save(tmp_path / "data" / f"{n}.png")
+    config = BenchConfig(
+        methods="pconv,telea", masks="wide", data=str(tmp_path / "data"), n=2, size=16,
+        out=tmp_path / "bench",
+    )  # fmt: skip
+    run_bench(config, report=False)
+    rows = [json.loads(r) for r in (tmp_path / "bench" / "results.jsonl").read_text().splitlines()]
+    tags = {r["method"]: r["model"] for r in rows}
+    assert tags["telea"] is None and tags["pconv"].startswith("sha256:")
+    settings = json.loads((tmp_path / "bench" / "bench.json").read_text())["settings"]
+    assert settings["pconv"]["model"] == tags["pconv"]
+    with pytest.raises(InpaintkitError, match="needs a feedforward model"):
+        run_bench(BenchConfig(methods="feedforward", masks="wide", data=str(tmp_path / "data"),
+                              n=2, size=16, out=tmp_path / "other"), report=False)  # fmt: skip

@@ -142,19 +142,20 @@ def run_bench(
         raise InpaintkitError("batch size and threads must be >= 1")
     if config.runtime not in RUNTIMES:
         raise InpaintkitError(f"unknown runtime {config.runtime!r}; choose one of {RUNTIMES}")
-    identity, size = _resolve_model(config, specs)
+    models = _resolve_models(config, specs)
+    size = _bench_size(config, models)
     data = load_bench_images(config.data, size, config.n)
     rundir = RunDir(config.out)
     source = config.data if config.data in DATA_SPECS else str(Path(config.data).resolve())
     fixed = {"data": source, "size": size, "seed": config.seed, "runtime": config.runtime}
-    rundir.check_config(
-        fixed,
-        identity,
-        {s.label: s.series for s in specs},
-        {s.label: s.settings() for s in specs},
-    )
-    tag = None if identity is None else f"sha256:{identity['digest'][:16]}"  # the weights
-    tags = {s.label: (tag if s.needs.model_kind is not None else None) for s in specs}
+    main = next((m.identity for m in models.values() if m and m.spec == config.model), None)
+    settings = {s.label: s.settings() for s in specs}
+    for label, used in models.items():  # a method's own model: retrained weights are a change
+        if used is not None and used.spec != config.model:
+            settings[label] = {**settings[label], "model": used.tag}
+    rundir.check_config(fixed, main, {s.label: s.series for s in specs}, settings)
+    tags = {label: (used.tag if used else None) for label, used in models.items()}
+    sources = {label: (used.identity["source"] if used else None) for label, used in models.items()}
     recorded = {row_key(r) for r in rundir.read_rows()}
     done = {
         (s.label, mask, i)
@@ -175,7 +176,7 @@ def run_bench(
 
     scorer = ItemScorer()
     finished = 0
-    tasks = _tasks(chunks, by_label, data, holes, config)
+    tasks = _tasks(chunks, by_label, data, holes, config, models)
     for result in execute(tasks, workers=config.workers, ray_address=config.ray_address):
         spec = by_label[result.label]
         per_image = result.seconds / len(result.indices)
@@ -198,7 +199,7 @@ def run_bench(
                 "seed": config.seed,
                 "item_seed": item_seed(config.seed, result.mask, index),
                 "model": tags[spec.label],
-                "model_source": identity["source"] if tags[spec.label] else None,
+                "model_source": sources[spec.label],
                 "size": size,
                 "data": source,
                 **scores,
@@ -235,35 +236,78 @@ def _check_labels(specs: list[MethodSpec]) -> None:
             raise InpaintkitError(f"specs {other!r} and {spec.label!r} map to one folder name")
 
 
-def _resolve_model(config: BenchConfig, specs: list[MethodSpec]) -> tuple[dict | None, int]:
-    """The model's identity (when a method uses it) and the benchmark image size."""
-    if not any(s.needs.model_kind is not None for s in specs):
-        if config.size is None:
-            raise InpaintkitError("give --size: no method uses a model to take it from")
-        return None, config.size
+@dataclass(frozen=True)
+class UsedModel:
+    """The model one method of a benchmark runs: its load_model spec and identity."""
+
+    spec: str
+    kind: str
+    identity: dict
+    image_size: int | None
+
+    @property
+    def tag(self) -> str:
+        """What each result row records: the weights' digest."""
+        return f"sha256:{self.identity['digest'][:16]}"
+
+
+def _resolve_models(config: BenchConfig, specs: list[MethodSpec]) -> dict[str, UsedModel | None]:
+    """label -> the model the method runs (None for methods without one).
+
+    ``--model`` (default "default", the embedded prior) goes to every method of its kind. A
+    method with its own ``default_model`` (the survey CNNs' shipped weights) runs that when
+    ``--model`` is not given or is of another kind; any other method of another kind is
+    refused, naming both kinds."""
     from ..models import parse_model_options, shared_models
 
     options = parse_model_options(config.model_options)  # typed: the same key as the workers'
-    model = shared_models().get(config.model, "cpu", **options)  # the serial path reuses it
-    for spec in specs:  # every method runs this one model: its kind must be theirs
+    loaded: dict[str, UsedModel] = {}
+
+    def use(spec: str, load_options: dict) -> UsedModel:
+        if spec not in loaded:
+            model = shared_models().get(spec, "cpu", **load_options)  # the serial path reuses it
+            identity = model_identity(model, spec, load_options)
+            loaded[spec] = UsedModel(spec, model.kind, identity, model.image_size)
+        return loaded[spec]
+
+    models: dict[str, UsedModel | None] = {}
+    for spec in specs:
         kind = spec.needs.model_kind
-        if kind is not None and kind != model.kind:
+        if kind is None:
+            models[spec.label] = None
+            continue
+        own = spec.method_class().default_model
+        given = use(config.model, options) if own is None or config.model != "default" else None
+        if given is not None and given.kind == kind:
+            models[spec.label] = given
+        elif own is not None:
+            models[spec.label] = use(own, {})  # --model is for another kind: its own weights
+        else:
             raise InpaintkitError(
                 f"method {spec.label!r} needs a {kind} model; --model {config.model} "
-                f"({model.source}) is a {model.kind} model"
+                f"({given.identity['source']}) is a {given.kind} model"
                 + ("" if kind == "prior" else f"; give a {kind} model with --model FILE")
             )
-    identity = model_identity(model, config.model, options)
-    if model.image_size is None:  # a model that takes any size
-        if config.size is None:
-            raise InpaintkitError(f"give --size: model {model.source} takes any image size")
-        return identity, config.size
-    if config.size is not None and config.size != model.image_size:
+    return models
+
+
+def _bench_size(config: BenchConfig, models: dict[str, UsedModel | None]) -> int:
+    """The image size: --size, or the one size of the models that have one."""
+    sizes = {m.image_size for m in models.values() if m is not None and m.image_size}
+    if len(sizes) > 1:
+        raise InpaintkitError(f"the methods' models work at different sizes {sorted(sizes)}")
+    if config.size is None:
+        if not sizes:
+            reason = "no method uses a model" if not any(models.values()) else "models take any"
+            raise InpaintkitError(f"give --size: {reason} size to take it from")
+        return sizes.pop()
+    if sizes and config.size not in sizes:
+        size = sizes.pop()
         raise InpaintkitError(
-            f"model {model.source} works at {model.image_size}x{model.image_size}, not at "
-            f"--size {config.size}; drop --size or choose a model trained at that size"
+            f"the model works at {size}x{size}, not at --size {config.size}; drop --size or "
+            "choose a model trained at that size"
         )
-    return identity, model.image_size
+    return config.size
 
 
 def _write_inputs(
@@ -288,6 +332,7 @@ def _tasks(
     data: BenchImages,
     holes: dict[tuple[str, int], np.ndarray],
     config: BenchConfig,
+    models: dict[str, UsedModel | None],
 ) -> Iterator[Task]:
     for chunk in chunks:
         spec = specs[chunk.label]
@@ -296,7 +341,7 @@ def _tasks(
             label=spec.label,
             name=spec.name,
             options=_with_runtime(spec, config.runtime),
-            model=config.model if spec.needs.model_kind is not None else None,
+            model=models[spec.label].spec if models[spec.label] is not None else None,
             device=config.device,
             threads=config.threads,
             mask=chunk.mask,
@@ -306,7 +351,7 @@ def _tasks(
             holes=np.stack([holes[chunk.mask, i] for i in idx]),
             model_options=(
                 tuple(sorted(config.model_options.items()))
-                if spec.needs.model_kind is not None
+                if models[spec.label] is not None and models[spec.label].spec == config.model
                 else ()
             ),
         )
