@@ -298,8 +298,12 @@ def _bench_size(config: BenchConfig, models: dict[str, UsedModel | None]) -> int
         raise InpaintkitError(f"the methods' models work at different sizes {sorted(sizes)}")
     if config.size is None:
         if not sizes:
-            reason = "no method uses a model" if not any(models.values()) else "models take any"
-            raise InpaintkitError(f"give --size: {reason} size to take it from")
+            reason = (
+                "no method uses a model to take it from"
+                if not any(models.values())
+                else "the methods' models take any size"
+            )
+            raise InpaintkitError(f"give --size: {reason}")
         return sizes.pop()
     if sizes and config.size not in sizes:
         size = sizes.pop()
