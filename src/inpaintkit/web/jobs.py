@@ -113,6 +113,14 @@ class JobQueue:
         ahead = self._queued + self._running
         return max(1, math.ceil(mean * ahead / self.workers))
 
+    def check_room(self) -> None:
+        """Raise :class:`QueueFull` when a job submitted now would be refused (a cheap check
+        before an upload is decoded; :meth:`submit` checks again)."""
+        with self._lock:
+            if self._queued >= self.max_queue:
+                self.counts["refused"] += 1
+                raise QueueFull(self.retry_after(), self._queued)
+
     def submit(self, job: WebJob) -> WebJob:
         """Queue ``job`` or raise :class:`QueueFull`."""
         with self._lock:

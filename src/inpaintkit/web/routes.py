@@ -173,8 +173,10 @@ async def inpaint(
     if threshold is not None and not 0 < threshold <= 1:
         raise WebError(422, f"threshold must be in (0, 1], got {threshold}", field="threshold")
     queue = state.queue
-    if queue.stats()["queued"] >= queue.max_queue:  # refuse before decoding anything
-        _refuse(queue.retry_after(), queue.max_queue)
+    try:
+        queue.check_room()  # refuse before decoding anything
+    except QueueFull as full:
+        _refuse(full.retry_after, full.queued)
     limit, pixels = state.config.max_upload_bytes, state.config.max_pixels
     data = await read_upload(image, "image", limit)
     picture = await run_in_threadpool(decode_image, data, pixels)

@@ -59,6 +59,16 @@ function setSize(size) {
   $("#brush-size-value").textContent = editor.size;
 }
 
+// Show the image as large as the stage allows (small images scaled up, pixelated).
+function fit() {
+  if (!editor.loaded) return;
+  const stageEl = $("#stage");
+  const room = Math.max(64, stageEl.clientWidth - 16);
+  const scale = Math.min(room / editor.width, (window.innerHeight * 0.55) / editor.height, 12);
+  $("#image-canvas").style.width = `${Math.round(editor.width * scale)}px`;
+}
+window.addEventListener("resize", fit);
+
 async function openImage(file) {
   if (!file) return;
   try {
@@ -67,6 +77,7 @@ async function openImage(file) {
     state.imageFile = file;
     state.imageName = (file.name || "image").replace(/\.[^.]*$/, "");
     $("#stage").classList.remove("empty");
+    fit();
     message(`${file.name || "image"}: ${bitmap.width}x${bitmap.height}. Paint the hole.`);
   } catch (e) {
     message(`cannot open ${file.name}: not an image the browser can read`, "error");
@@ -275,8 +286,13 @@ function showProgress(el, job) {
     bar.removeAttribute("value");
     el.querySelector(".job-text").textContent = "running (no network steps to count)";
   }
-  if (job.status === "done") bar.value = 1;
-  if (job.status === "failed") el.querySelector(".job-text").textContent = job.error;
+  const text = el.querySelector(".job-text");
+  if (job.status === "done") {
+    bar.value = 1;
+    const took = job.finished && job.started ? ` in ${seconds(job.finished - job.started)}` : "";
+    text.textContent = `${job.result_urls.length} result(s)${took}`;
+  } else if (job.status === "failed") text.textContent = job.error;
+  else if (job.status === "cancelled") text.textContent = "cancelled";
 }
 
 function follow(id, el, group) {
@@ -392,9 +408,8 @@ function beforeCanvas(job) {
     const px = ctx.getImageData(0, 0, canvas.width, canvas.height);
     for (let i = 0; i < px.data.length; i += 4) {
       if (h.data[i] >= 128) {
-        px.data[i] = (px.data[i] + 255) >> 1;
-        px.data[i + 1] = (px.data[i + 1] + 48) >> 1;
-        px.data[i + 2] = (px.data[i + 2] + 48) >> 1;
+        for (let c = 0; c < 3; c++) px.data[i + c] = (px.data[i + c] + HOLE_RGB[c]) >> 1;
+        px.data[i + 3] = 255;
       }
     }
     ctx.putImageData(px, 0, 0);

@@ -3,6 +3,8 @@
 // transparent. Brush and eraser strokes, undo/redo of whole strokes, mask files in and out.
 "use strict";
 
+const HOLE_RGB = [48, 112, 255];  // how the hole is painted (shown half transparent)
+
 class MaskEditor {
   constructor(imageCanvas, maskCanvas, cursor) {
     this.imageCanvas = imageCanvas;
@@ -63,7 +65,7 @@ class MaskEditor {
     const ctx = this.mask;
     ctx.save();
     ctx.globalCompositeOperation = this.tool === "eraser" ? "destination-out" : "source-over";
-    ctx.strokeStyle = ctx.fillStyle = "rgb(255, 48, 48)";
+    ctx.strokeStyle = ctx.fillStyle = `rgb(${HOLE_RGB.join(", ")})`;
     ctx.lineWidth = this.size;
     ctx.lineCap = ctx.lineJoin = "round";
     ctx.beginPath();
@@ -167,7 +169,7 @@ class MaskEditor {
       const luma = 0.299 * src[i] + 0.587 * src[i + 1] + 0.114 * src[i + 2];
       const hole = byAlpha ? src[i + 3] >= 128 : luma >= 128;
       if (hole) {
-        out.data[i] = 255; out.data[i + 1] = 48; out.data[i + 2] = 48; out.data[i + 3] = 255;
+        out.data.set([...HOLE_RGB, 255], i);
       }
     }
     this.mask.putImageData(out, 0, 0);
@@ -193,3 +195,4 @@ class MaskEditor {
 }
 
 window.MaskEditor = MaskEditor;
+window.HOLE_RGB = HOLE_RGB;
