@@ -137,6 +137,8 @@ def test_queue_reports_failures_and_keeps_working() -> None:
     finish(jobs)
     assert [j.status for j in jobs] == ["failed", "failed", "done"]
     assert jobs[0].error == "bad job" and "ZeroDivisionError: boom" in jobs[1].error
+    # ended jobs let go of their pixels and keep their size
+    assert all(j.image is None and j.hole is None and j.size == (4, 4) for j in jobs)
 
 
 def test_retry_after_uses_recent_run_times() -> None:

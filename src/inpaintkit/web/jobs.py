@@ -46,15 +46,16 @@ class QueueFull(Exception):
 class WebJob:
     """One request to inpaint: what to run and, as it runs, its status, progress and results.
 
-    options: the method's parsed Options. image: PIL RGB; hole: bool [H, W] (True = hole).
+    options: the method's parsed Options. image: PIL RGB; hole: bool [H, W] (True = hole); both
+    are let go when the job ends (its files are in the results store), ``size`` stays.
     progress: the latest step report (step, nfe, total_nfe, elapsed_s, eta_s); preview: the
     latest predicted x0 as PNG bytes; version: bumped on every change (event streams poll it).
     """
 
     method: str
     options: Any
-    image: Image.Image
-    hole: np.ndarray
+    image: Image.Image | None
+    hole: np.ndarray | None
     samples: int = 1
     seed: int = 0
     strategy: str = "auto"
@@ -70,6 +71,11 @@ class WebJob:
     preview_version: int = 0
     version: int = 0
     cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+    size: tuple[int, int] = (0, 0)
+
+    def __post_init__(self) -> None:
+        if self.image is not None:
+            self.size = self.image.size
 
     def touch(self, **changes: object) -> None:
         """Set fields and bump ``version`` (what event streams watch)."""
@@ -184,8 +190,9 @@ class JobQueue:
     # -- worker side -----------------------------------------------------------------------------
 
     def _end(self, job: WebJob, status: str, error: str | None = None) -> None:
-        """Mark ``job`` finished (caller holds the lock)."""
-        job.touch(status=status, finished=self.clock(), error=error)
+        """Mark ``job`` finished and let go of its pixels (caller holds the lock): a thousand
+        finished records must not hold a thousand photos."""
+        job.touch(status=status, finished=self.clock(), error=error, image=None, hole=None)
         self.counts[status] += 1
 
     def _work(self, job: WebJob) -> None:

@@ -29,6 +29,8 @@ from .errors import WebError
 
 ID_RE = re.compile(r"[0-9a-f]{32}")
 NAME_RE = re.compile(r"(input|hole|result-[0-9]{1,3})\.png")
+KEEP_EVICTED = 10_000
+"""Ids of removed jobs remembered, to say why their files are gone."""
 
 
 def png_bytes(image: Image.Image) -> bytes:
@@ -134,6 +136,8 @@ class ResultsStore:
                 del self._entries[job_id]
             for job_id, why in gone:
                 self.evicted[job_id] = why
+            for job_id in list(self.evicted)[: max(0, len(self.evicted) - KEEP_EVICTED)]:
+                del self.evicted[job_id]  # oldest first: dicts keep insertion order
         for job_id, _ in gone:
             shutil.rmtree(self.root / job_id, ignore_errors=True)
         return [job_id for job_id, _ in gone]

@@ -47,7 +47,7 @@ def job_view(job: WebJob) -> dict:
         "samples": job.samples,
         "seed": job.seed,
         "strategy": job.strategy,
-        "size": list(job.image.size),
+        "size": list(job.size),
         "status": job.status,
         "error": job.error,
         "created": job.created,
