@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: install dev demo test lint format clean
+.PHONY: install dev demo test lint format clean chromium
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,14 @@ demo: install
 	$(VENV)/bin/inpaintkit inpaint examples/images/*.png --mask-kind narrow --method ddnm --resize --seed 0 --out out/demo-narrow --overwrite
 	@echo "demo results and grids are in out/demo and out/demo-narrow"
 
-test: dev
+# The browser tests drive Debian's chromium (never `playwright install`: it downloads a browser);
+# installed with apt when missing. Without apt they skip, except in CI (.ci/run), where they fail.
+chromium:
+	@test -x /usr/bin/chromium || ! command -v apt-get >/dev/null || { \
+		S=$$([ "$$(id -u)" = 0 ] || echo sudo); $$S apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$S apt-get install -y -qq chromium; }
+
+test: dev chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest -q
