@@ -341,12 +341,14 @@ def test_options_are_checked():
 # -- methods ------------------------------------------------------------------------------------
 
 
-def test_methods_listed_and_missing_default_model_explained():
+def test_methods_listed_and_missing_default_model_explained(monkeypatch):
     result = runner.invoke(app, ["methods"])
     assert result.exit_code == 0, result.output
     for name in ("context-encoder", "glcic", "pconv"):
         assert name in METHODS and f"\n{name} " in result.output
-    with pytest.raises(InpaintkitError, match="'pconv32' is not installed") as err:
+        assert build_method(name).model.source == f"embedded:{METHODS[name].default_model}"
+    monkeypatch.setattr(METHODS["pconv"], "default_model", "pconv-missing")
+    with pytest.raises(InpaintkitError, match="'pconv-missing' is not installed") as err:
         build_method("pconv")
     assert "inpaintkit train emoji --preset pconv32 --objective pconv" in str(err.value)
 
