@@ -13,7 +13,7 @@ from .base import Inpainter, Method
 from .classical import Biharmonic, Exemplar, NavierStokes, PatchMatch, PDEDiffusion, Telea
 from .conditional import InpaintDDPM
 from .diffusion import DDNM, RePaint, RePaintFast, RePaintSDEdit
-from .feedforward import FeedForward
+from .feedforward import DeepFillV1, DeepFillV2, FeedForward, LaMa
 
 # RePaint and its Table 4 ablation, the fast samplers (about 230 NFE), the generic methods of
 # the other model kinds (a conditional diffusion model, a feed-forward generator), then the survey's
@@ -25,6 +25,9 @@ _ALL: tuple[type[Method], ...] = (
     DDNM,
     InpaintDDPM,
     FeedForward,
+    DeepFillV1,
+    DeepFillV2,
+    LaMa,
     Telea,
     NavierStokes,
     Biharmonic,

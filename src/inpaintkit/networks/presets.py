@@ -297,6 +297,65 @@ PRESETS: dict[str, AnyPreset] = {
             multiple=4,
             notes="a small encoder-decoder and one PatchGAN: a feed-forward fixture",
         ),
+        GeneratorPreset(
+            name="deepfill-v1-32",
+            resolution=32,
+            generator={"class": "DeepFillV1Generator", "config": {"channels": 3, "width": 10}},
+            discriminators={
+                "global": {
+                    "class": "WGANCritic",
+                    "config": {"in_channels": 3, "image_size": 32, "width": 16, "depth": 4},
+                },
+                "local": {
+                    "class": "WGANCritic",
+                    "config": {"in_channels": 3, "image_size": 16, "width": 16, "depth": 3},
+                },
+            },
+            multiple=4,
+            notes=(
+                "DeepFill v1 (Yu et al. 2018) at 32x32: coarse-to-fine with contextual "
+                "attention, WGAN-GP global and local (16x16) critics; objective deepfill-v1"
+            ),
+        ),
+        GeneratorPreset(
+            name="deepfill-v2-32",
+            resolution=32,
+            generator={
+                "class": "DeepFillV2Generator",
+                "config": {"channels": 3, "width": 8, "sketch": True},
+            },
+            discriminators={
+                "sn_patch": {
+                    "class": "SNPatchDiscriminator",
+                    "config": {"in_channels": 5, "width": 16, "depth": 3},
+                }
+            },
+            extra_inputs=("sketch",),
+            multiple=4,
+            notes=(
+                "DeepFill v2 (Yu et al. 2019) at 32x32: gated convolutions, contextual "
+                "attention, the sketch channel, SN-PatchGAN; objective deepfill-v2"
+            ),
+        ),
+        GeneratorPreset(
+            name="lama32",
+            resolution=32,
+            generator={
+                "class": "LaMaGenerator",
+                "config": {"channels": 3, "width": 16, "depth": 2, "blocks": 5, "ratio": 0.75},
+            },
+            discriminators={
+                "patch": {
+                    "class": "LaMaDiscriminator",
+                    "config": {"in_channels": 4, "width": 16, "depth": 2},
+                }
+            },
+            multiple=4,
+            notes=(
+                "LaMa (Suvorov et al. 2022) at 32x32: FFC residual blocks (ratio 0.75), "
+                "PatchGAN with R1 and feature matching; objective lama"
+            ),
+        ),
     )
 }
 

@@ -133,7 +133,14 @@ def build_unet(unet_config: dict, state: dict[str, torch.Tensor], *, source: str
     return load_weights(unet, state, source=source)
 
 
-BUILTIN_MODULES = ("generators", "discriminators")
+BUILTIN_MODULES = (
+    "generators",
+    "discriminators",
+    "contextual_attention",
+    "deepfill_v1",
+    "deepfill_v2",
+    "lama",
+)
 """Modules of this package whose classes register themselves (imported on first use)."""
 
 

@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from .generator import FeedForward, FeedForwardOptions
+from .survey_b import DeepFillV1, DeepFillV2, LaMa
 
-__all__ = ["FeedForward", "FeedForwardOptions"]
+__all__ = ["DeepFillV1", "DeepFillV2", "FeedForward", "FeedForwardOptions", "LaMa"]

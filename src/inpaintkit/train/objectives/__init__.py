@@ -19,6 +19,9 @@ OBJECTIVES: dict[str, str] = {
     "ddpm-prior": "ddpm_prior:DDPMPrior",
     "conditional-ddpm": "conditional_ddpm:ConditionalDDPM",
     "adversarial": "adversarial:Adversarial",
+    "deepfill-v1": "deepfill:DeepFillV1",
+    "deepfill-v2": "deepfill:DeepFillV2",
+    "lama": "lama:LaMa",
 }
 """Objective name -> "module:class" in this package (imported on use)."""
 
