@@ -15,9 +15,10 @@ Departures from big-LaMa: ngf 16 instead of 64, 2 down-samplings instead of 3, 5
 blocks instead of 18 (0.26M parameters instead of 51M), a 5x5 first and a 3x3 last
 convolution instead of 7x7 (scaled with the 32 px images; full-resolution layers with few
 channels are what a CPU runs slowest); zero padding inside the FFC blocks (LaMa reflects;
-reflection needs feature maps larger than the pad, which tiny inputs do not give). Discriminator: LaMa's NLayerDiscriminator (4x4 convolutions, BN, LeakyReLU 0.2)
-with 2 stride-2 levels and width 16 instead of 4 levels at 64, fed cat(image, hole) instead of
-the image alone.
+reflection needs feature maps larger than the pad, which tiny inputs do not give).
+Discriminator: LaMa's NLayerDiscriminator (4x4 convolutions, BN, LeakyReLU 0.2) with 2
+stride-2 levels and width 16 instead of 3 levels at 64, fed cat(image, hole) instead of the
+image alone.
 """
 
 from __future__ import annotations
