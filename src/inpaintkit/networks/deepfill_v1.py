@@ -4,12 +4,12 @@ contextual attention layer (sec. 4, :mod:`.contextual_attention`) and the WGAN-G
 (sec. 3.2). The losses live in ``inpaintkit.train.objectives.deepfill``.
 
 Generator (:class:`DeepFillV1Generator`): input cat(masked image, ones, hole), as the official
-code. Stage 1, the coarse network: an encoder to 1/4 resolution, dilated convolutions (rates
-2, 4), a decoder with nearest up-sampling. Its output is pasted into the hole and fed to stage 2,
+code. Stage 1, the coarse network: an encoder to 1/4 resolution, dilated convolutions (rates 2,
+4), a decoder with nearest up-sampling. Its output is pasted into the hole and fed to stage 2,
 the refinement network: two encoders to 1/4 resolution, one with dilated convolutions (the
 "hallucination" branch), one with contextual attention; their features are concatenated and
-decoded. Every layer is a convolution + ELU except the output's (tanh). :meth:`stages` returns
-both outputs (both are trained); ``forward`` returns the refined one.
+decoded. Every layer is a convolution + ELU except the output's (1.1 * tanh). :meth:`stages`
+returns both outputs (both are trained); ``forward`` returns the refined one.
 
 Critics (:class:`WGANCritic`): 5x5 stride-2 convolutions + LeakyReLU(0.2), then a linear layer
 to one score (no sigmoid: WGAN). The global critic judges the whole image, the local one a
@@ -24,7 +24,8 @@ Departures from the paper (kept small for a 32x32 model trained on one CPU core)
 - contextual attention runs at 1/4 resolution with rate 1 (the paper: 1/4 with rate 2, i.e.
   matching at 1/8; at 32 px that grid would be 4x4), see :mod:`.contextual_attention` for its
   own departures;
-- the output is tanh instead of a clip to [-1, 1] (a clip has no gradient outside);
+- the output is 1.1 * tanh (:mod:`.outputs`) instead of a clip to [-1, 1] (a clip has no
+  gradient outside; a plain tanh stalls on white pixels);
 - the local critic sees a fixed 16x16 crop centred on the hole's bounding box (the paper's
   local patch is the hole's box itself); critics have 3-4 levels of width 16 instead of 4 of 64.
 """
@@ -38,6 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .contextual_attention import contextual_attention
+from .outputs import image_output
 from .registry import register_network
 
 Layer = Callable[..., nn.Module]
@@ -123,12 +125,12 @@ class CoarseToFine(nn.Module):
     def stages(
         self, masked: torch.Tensor, hole: torch.Tensor, *extras: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(coarse, refined) images [B,C,H,W] in [-1,1]; H, W multiples of 4."""
+        """(coarse, refined) images [B,C,H,W] in (-1.1, 1.1); H, W multiples of 4."""
         ones = torch.ones_like(hole)
         x = torch.cat([masked, ones, hole, *extras], 1).contiguous(
             memory_format=torch.channels_last
         )
-        coarse = torch.tanh(self.coarse(x))
+        coarse = image_output(self.coarse(x))
         comp = coarse * hole + masked * (1.0 - hole)
         x = torch.cat([comp, ones, hole, *extras], 1).contiguous(memory_format=torch.channels_last)
         head = self.refine_head(x)
@@ -137,7 +139,7 @@ class CoarseToFine(nn.Module):
             y = self.before_attention(head[:, self.width :])
             y = contextual_attention(y, y, hole, rate=1, fuse=self.fuse)[0]
             features.append(self.after_attention(y.contiguous(memory_format=torch.channels_last)))
-        refined = torch.tanh(self.decode(torch.cat(features, 1)))
+        refined = image_output(self.decode(torch.cat(features, 1)))
         return coarse.contiguous(), refined.contiguous()
 
     def forward(self, masked: torch.Tensor, hole: torch.Tensor, *extras: torch.Tensor):

@@ -17,9 +17,9 @@ Departures from the paper: widths 8/16/32 in the preset "deepfill-v2-32" (the pa
 48, half of each layer's outputs being gates, i.e. 24/48/96 features at 256 px), the layer
 counts of :mod:`.deepfill_v1` (12 coarse, 19 refinement instead of 17 and 25), dilation rates 2
 and 4 only, attention at 1/4 resolution with rate 1; the output layers are plain convolutions
-(tanh), as the official code's; the discriminator has 3 levels of 5x5 stride-2 convolutions of
-width 16/32/64 (output 4x4 at 32 px; the paper's output grid at 256 px is also 4x4) instead of
-6 of 64-256, and its last layer has no LeakyReLU.
+(1.1 * tanh, :mod:`.outputs`; the official code: tanh); the discriminator has 3 levels of 5x5
+stride-2 convolutions of width 16/32/64 (output 4x4 at 32 px; the paper's output grid at 256 px
+is also 4x4) instead of 6 of 64-256, and its last layer has no LeakyReLU.
 """
 
 from __future__ import annotations

@@ -4,12 +4,13 @@ PatchGAN discriminator that returns its intermediate features for the feature ma
 (sec. 2.2). Losses: ``inpaintkit.train.objectives.lama``.
 
 Generator (:class:`LaMaGenerator`): input cat(masked image, hole) (4 channels). A reflection-
-padded 5x5 convolution, ``depth`` stride-2 3x3 convolutions (the last one splits its output
-into local and global parts, ratio 0.75), ``blocks`` FFC residual blocks (:mod:`.ffc`, ratio_gin
-= ratio_gout = 0.75), local and global parts concatenated, ``depth`` transposed 3x3 stride-2
-convolutions (BN + ReLU), a reflection-padded 3x3 convolution to the image; tanh output (LaMa:
-sigmoid on [0, 1] images; ours live in [-1, 1]). Fully convolutional: any H, W that are
-multiples of 2**depth (the spectral transform works at any size).
+padded 5x5 convolution, ``depth`` stride-2 3x3 convolutions (the last one splits its output into
+local and global parts, ratio 0.75), ``blocks`` FFC residual blocks (:mod:`.ffc`, ratio_gin =
+ratio_gout = 0.75), local and global parts concatenated, ``depth`` transposed 3x3 stride-2
+convolutions (BN + ReLU), a reflection-padded 3x3 convolution to the image; 1.1 * tanh output
+(LaMa: sigmoid on [0, 1] images; ours live in [-1, 1]; see :mod:`.outputs` for the 1.1). Fully
+convolutional: any H, W that are multiples of 2**depth (the spectral transform works at any
+size).
 
 Departures from big-LaMa: ngf 16 instead of 64, 2 down-samplings instead of 3, 5 residual
 blocks instead of 18 (0.26M parameters instead of 51M), a 5x5 first and a 3x3 last
@@ -17,7 +18,7 @@ convolution instead of 7x7 (scaled with the 32 px images; full-resolution layers
 channels are what a CPU runs slowest); zero padding inside the FFC blocks (LaMa reflects;
 reflection needs feature maps larger than the pad, which tiny inputs do not give).
 Discriminator: LaMa's NLayerDiscriminator (4x4 convolutions, BN, LeakyReLU 0.2) with 2
-stride-2 levels and width 16 instead of 3 levels at 64, fed cat(image, hole) instead of the
+stride-2 levels and width 16 instead of 4 levels at 64, fed cat(image, hole) instead of the
 image alone.
 """
 
@@ -27,13 +28,14 @@ import torch
 from torch import nn
 
 from .ffc import FFC, FFCBlock
+from .outputs import image_output
 from .registry import register_network
 
 
 @register_network()
 class LaMaGenerator(nn.Module):
     """LaMa's FFC ResNet generator (module docstring): ``net(masked [B,C,H,W] hole-zeroed in
-    [-1,1], hole [B,1,H,W] 1 = hole) -> image [B,C,H,W] in [-1,1]``.
+    [-1,1], hole [B,1,H,W] 1 = hole) -> image [B,C,H,W] in (-1.1, 1.1)``.
 
     Config: channels [3], width (ngf) [16], depth (down-samplings) [2], blocks [5], ratio (the
     global fraction in the residual blocks; 0 = a plain convolution ResNet of the same depth)
@@ -77,7 +79,7 @@ class LaMaGenerator(nn.Module):
         x = torch.cat([masked, hole], 1).contiguous(memory_format=torch.channels_last)
         x = self.blocks(self.down(self.head(x)))
         x = torch.cat([part for part in x if part is not None], 1)
-        return torch.tanh(self.tail(self.up(x))).contiguous()
+        return image_output(self.tail(self.up(x))).contiguous()
 
 
 @register_network()

@@ -32,6 +32,11 @@ from ..base import Callback, Needs
 from .generator import FeedForward
 
 
+HOLES = "--holes thin+medium+thick+box+sr2x+altlines+half+expand"
+COMMON = "--threads 1 -o warmup_steps=100 -o ema_decay=0.995"
+"""The training recipe's shared flags: about 12 minutes on one CPU core (0.18-0.22 s/step)."""
+
+
 class _SurveyNetwork(FeedForward):
     """A FeedForward method whose default model is an embedded model (``default_model``) that
     may not be installed yet; ``recipe`` is the command that trains it."""
@@ -71,7 +76,7 @@ class DeepFillV1(_SurveyNetwork):
     default_model = "deepfill-v1-32"
     recipe = (
         "inpaintkit train emoji --preset deepfill-v1-32 --objective deepfill-v1 "
-        "--holes thin+medium+thick+box+sr2x+altlines+half+expand"
+        f"{HOLES} --steps 3200 --batch-size 32 --lr 5e-4 {COMMON}"
     )
 
 
@@ -87,7 +92,7 @@ class LaMa(_SurveyNetwork):
     default_model = "lama32"
     recipe = (
         "inpaintkit train emoji --preset lama32 --objective lama "
-        "--holes thin+medium+thick+box+sr2x+altlines+half+expand"
+        f"{HOLES} --steps 3900 --batch-size 32 --lr 1e-3 -O d_lr=1e-4 {COMMON}"
     )
 
 
@@ -106,7 +111,7 @@ class DeepFillV2(_SurveyNetwork):
     default_model = "deepfill-v2-32"
     recipe = (
         "inpaintkit train emoji --preset deepfill-v2-32 --objective deepfill-v2 "
-        "--holes thin+medium+thick+box+sr2x+altlines+half+expand"
+        f"{HOLES} --steps 3600 --batch-size 32 --lr 5e-4 -O adv_weight=0.1 {COMMON}"
     )
 
     @torch.no_grad()
