@@ -62,6 +62,9 @@ DEFAULTS = {
                      "clip_denoised": True, "precision": "auto", "channels_last": None,
                      "compile": False},
     "feedforward": {},
+    "deepfill-v1": {},
+    "deepfill-v2": {},
+    "lama": {},
 }  # fmt: skip
 
 
@@ -195,6 +198,7 @@ def test_needs_and_cost_of_every_method() -> None:
     assert costs["inpaint-ddpm"] == {"network_evaluations": 50}
     assert costs["feedforward"] == {"network_evaluations": 1}
     kinds = {"inpaint-ddpm": "conditional-diffusion", "feedforward": "feedforward"}
+    kinds.update({name: "feedforward" for name in ("deepfill-v1", "deepfill-v2", "lama")})
     for name, cls in METHODS.items():
         diffusion = name.startswith(("repaint", "ddnm"))
         kind = "prior" if diffusion else kinds.get(name)

@@ -28,9 +28,8 @@ from typing import ClassVar
 import torch
 
 from ...errors import InpaintkitError
-from ..base import Callback, Needs
+from ..base import Callback
 from .generator import FeedForward
-
 
 HOLES = "--holes thin+medium+thick+box+sr2x+altlines+half+expand"
 COMMON = "--threads 1 -o warmup_steps=100 -o ema_decay=0.995"
@@ -98,7 +97,8 @@ class LaMa(_SurveyNetwork):
 
 class DeepFillV2(_SurveyNetwork):
     """DeepFill v2 (Yu et al. 2019): gated convolutions and the optional user sketch (module
-    docstring); default model "deepfill-v2-32". ``optional_inputs``: the inputs the wrapper
+    docstring); default model "deepfill-v2-32". Its ``needs.inputs`` come from the model (as
+    FeedForward's): ("sketch",) for the preset's. ``optional_inputs``: the inputs the wrapper
     does not require (the sketch; zeros when absent)."""
 
     name = "deepfill-v2"
@@ -106,7 +106,6 @@ class DeepFillV2(_SurveyNetwork):
         "DeepFill v2 (Yu et al. 2019): gated convolutions, SN-PatchGAN, optional user sketch "
         "(--sketch FILE: white strokes = edges in the hole) (default model deepfill-v2-32)"
     )
-    needs = Needs("feedforward", ("sketch",))
     optional_inputs: ClassVar[tuple[str, ...]] = ("sketch",)
     default_model = "deepfill-v2-32"
     recipe = (
