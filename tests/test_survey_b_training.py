@@ -139,6 +139,10 @@ def test_objective_checks_and_options():
         make_objective(config_for("deepfill-v1", objective_options={"gamma": "0"}))
     with pytest.raises(InpaintkitError, match="canny_low"):
         make_objective(config_for("deepfill-v2", objective_options={"canny_low": "250"}))
+    with pytest.raises(InpaintkitError, match="features=True"):
+        wgan = GeneratorPreset(**{**TINY["lama"].__dict__, "discriminators": {
+            "patch": TINY["deepfill-v1"].discriminators["global"]}})  # fmt: skip
+        make_objective(config_for("lama", preset=wgan)).build_networks()
     objective = make_objective(config_for("lama", objective_options={"hole_weight": "0"}))
     assert objective.options.hole_weight == 0.0 and objective.options.r1_weight == 0.001
     for name in ("deepfill-v1-32", "deepfill-v2-32", "lama32"):  # the shipped presets build

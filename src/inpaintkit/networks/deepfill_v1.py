@@ -142,8 +142,13 @@ class CoarseToFine(nn.Module):
         refined = image_output(self.decode(torch.cat(features, 1)))
         return coarse.contiguous(), refined.contiguous()
 
-    def forward(self, masked: torch.Tensor, hole: torch.Tensor, *extras: torch.Tensor):
-        return self.stages(masked, hole, *extras)[1]
+    def forward(
+        self, masked: torch.Tensor, hole: torch.Tensor, *extras: torch.Tensor, stages: bool = False
+    ):
+        """The refined image, or with ``stages=True`` (coarse, refined) (training calls it so,
+        through any wrapper of the module)."""
+        both = self.stages(masked, hole, *extras)
+        return both if stages else both[1]
 
 
 @register_network()

@@ -85,8 +85,8 @@ class LaMaGenerator(nn.Module):
 @register_network()
 class LaMaDiscriminator(nn.Module):
     """LaMa's PatchGAN (``NLayerDiscriminator``): ``net(x [B, in_channels, H, W]) -> logits
-    [B, 1, H', W']``; :meth:`features` also returns every layer's activations (for feature
-    matching).
+    [B, 1, H', W']``; :meth:`features` (or ``net(x, features=True)``) also returns every
+    layer's activations (for feature matching).
 
     Layers: 4x4 conv stride 2 (padding 2) + LeakyReLU(0.2); ``depth - 1`` x (4x4 conv stride 2
     + BN + LeakyReLU); 4x4 conv stride 1 + BN + LeakyReLU; 4x4 conv stride 1 to one channel.
@@ -117,5 +117,6 @@ class LaMaDiscriminator(nn.Module):
             activations.append(x)
         return activations[-1], activations[:-1]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x)[0]
+    def forward(self, x: torch.Tensor, features: bool = False):
+        """Logits, or with ``features=True`` (logits, activations) as :meth:`features`."""
+        return self.features(x) if features else self.features(x)[0]

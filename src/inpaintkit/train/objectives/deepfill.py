@@ -117,7 +117,7 @@ class DeepFillV1(Adversarial):
         opts, up = self.options, self.updater
         image, hole = batch["image"], batch["hole"]
         keep = flip_mask(hole)
-        coarse, fine = up.module("generator").stages(image * keep, hole)
+        coarse, fine = up.module("generator")(image * keep, hole, stages=True)
         comp = fine * hole + image * keep
         tops, lefts = local_origins(hole, self.local_size)
         views = {  # critic -> (real, fake, gradient-penalty mask)
@@ -185,7 +185,7 @@ class DeepFillV2(Adversarial):
         opts, up = self.options, self.updater
         image, hole, sketch = batch["image"], batch["hole"], batch["sketch"] * batch["hole"]
         keep = flip_mask(hole)
-        coarse, fine = up.module("generator").stages(image * keep, hole, sketch)
+        coarse, fine = up.module("generator")(image * keep, hole, sketch, stages=True)
         comp = fine * hole + image * keep
         d_losses = torch.zeros((), device=image.device)
         for name in self.discriminator_names:  # 1. SN-PatchGAN, hinge

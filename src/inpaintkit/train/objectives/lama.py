@@ -27,6 +27,7 @@ choice. The L1 terms are means over their region (LaMa: over all pixels, zero-we
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 import torch
@@ -60,15 +61,10 @@ def hole_on_grid(hole: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
     return F.adaptive_max_pool2d(hole, shape)
 
 
-def _features(disc: torch.nn.Module):
-    """The discriminator's ``features`` method (through a wrapper such as DDP's ``.module``)."""
-    return getattr(disc, "features", None) or disc.module.features
-
-
 class LaMa(Adversarial):
     """Objective "lama" (module docstring): network "generator" (EMA, exported) and one
-    discriminator with a ``features(x) -> (logits, activations)`` method (LaMaDiscriminator),
-    fed cat(image, hole)."""
+    discriminator with a ``features(x) -> (logits, activations)`` method, also reachable as
+    ``net(x, features=True)`` through wrappers (LaMaDiscriminator), fed cat(image, hole)."""
 
     name = "lama"
     Options = LaMaOptions
@@ -86,11 +82,12 @@ class LaMa(Adversarial):
     def build_networks(self) -> dict[str, TrainedNetwork]:
         nets = super().build_networks()
         for name in self.discriminator_names:
-            if not callable(getattr(nets[name].module, "features", None)):
+            module = nets[name].module
+            if "features" not in inspect.signature(module.forward).parameters:
                 raise InpaintkitError(
-                    f"objective {self.name!r} needs a discriminator with features() for feature "
-                    f"matching (e.g. LaMaDiscriminator); {type(nets[name].module).__name__} has "
-                    "none"
+                    f"objective {self.name!r} needs a discriminator whose forward takes "
+                    f"features=True (activations for feature matching), e.g. LaMaDiscriminator; "
+                    f"{type(module).__name__} does not"
                 )
         return nets
 
@@ -112,10 +109,9 @@ class LaMa(Adversarial):
         up.update(name, d_loss)
         # 2. generator, discriminator frozen
         disc.requires_grad_(False)
-        features = _features(disc)
-        fake_logits, fake_features = features(torch.cat([predicted, hole], 1))
+        fake_logits, fake_features = disc(torch.cat([predicted, hole], 1), features=True)
         with torch.no_grad():
-            _, real_features = features(torch.cat([image, hole], 1))
+            _, real_features = disc(torch.cat([image, hole], 1), features=True)
         adv = generator_adversarial_loss(fake_logits, "nonsaturating")
         fm = feature_matching(fake_features, real_features)
         l1_valid, l1_hole = masked_l1(predicted, image, keep), masked_l1(predicted, image, hole)
