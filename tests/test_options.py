@@ -65,6 +65,9 @@ DEFAULTS = {
     "context-encoder": {},
     "glcic": {},
     "pconv": {},
+    "deepfill-v1": {},
+    "deepfill-v2": {},
+    "lama": {},
 }  # fmt: skip
 
 
@@ -199,6 +202,7 @@ def test_needs_and_cost_of_every_method() -> None:
     assert costs["feedforward"] == {"network_evaluations": 1}
     kinds = {"inpaint-ddpm": "conditional-diffusion", "feedforward": "feedforward"}
     kinds.update(dict.fromkeys(("context-encoder", "glcic", "pconv"), "feedforward"))
+    kinds.update({name: "feedforward" for name in ("deepfill-v1", "deepfill-v2", "lama")})
     for name, cls in METHODS.items():
         diffusion = name.startswith(("repaint", "ddnm"))
         kind = "prior" if diffusion else kinds.get(name)

@@ -51,6 +51,14 @@ def inpaint(
             "all images or once per image, for each name (see `inpaintkit methods`).",
         ),
     ] = None,
+    sketch: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="A sketch for sketch-guided methods (deepfill-v2): white strokes on black = "
+            "edges to follow inside the hole; once for all images or once per image. The same "
+            "as --input sketch=FILE.",
+        ),
+    ] = None,
     mask_kind: Annotated[
         str | None, typer.Option(help="Generate the mask instead: see `inpaintkit masks --help`.")
     ] = None,
@@ -183,7 +191,7 @@ def inpaint(
         model_options = parse_model_options(model_option or [])
         images = expand_images(images)  # folders -> their images; missing paths named
         masks = resolve_masks(images, mask, mask_dir, mask_kind)
-        extras = _inputs(extra_input or [], len(images))
+        extras = _inputs(_with_sketch(extra_input or [], sketch or []), len(images))
         jobs = _jobs(
             images,
             masks,
@@ -313,6 +321,13 @@ def _apply_budget(
 def _given(**options: object) -> dict:
     """The method options the user set (None = the method's own default)."""
     return {k: v for k, v in options.items() if v is not None}
+
+
+def _with_sketch(pairs: list[str], sketches: list[Path]) -> list[str]:
+    """``--input`` pairs plus ``--sketch FILE`` flags as ``sketch=FILE`` (not both kinds)."""
+    if sketches and any(pair.partition("=")[0].strip() == "sketch" for pair in pairs):
+        raise InpaintkitError("--sketch FILE is --input sketch=FILE; give the sketch one way")
+    return [*pairs, *(f"sketch={path}" for path in sketches)]
 
 
 def _inputs(pairs: list[str], count: int) -> dict[str, list[Path]]:

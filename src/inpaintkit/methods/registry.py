@@ -13,7 +13,15 @@ from .base import Inpainter, Method
 from .classical import Biharmonic, Exemplar, NavierStokes, PatchMatch, PDEDiffusion, Telea
 from .conditional import InpaintDDPM
 from .diffusion import DDNM, RePaint, RePaintFast, RePaintSDEdit
-from .feedforward import ContextEncoderMethod, FeedForward, GLCICMethod, PartialConvMethod
+from .feedforward import (
+    ContextEncoderMethod,
+    DeepFillV1,
+    DeepFillV2,
+    FeedForward,
+    GLCICMethod,
+    LaMa,
+    PartialConvMethod,
+)
 
 # RePaint and its Table 4 ablation, the fast samplers (about 230 NFE), the generic methods of
 # the other model kinds (a conditional diffusion model, a feed-forward generator), then the survey's
@@ -28,6 +36,9 @@ _ALL: tuple[type[Method], ...] = (
     ContextEncoderMethod,
     GLCICMethod,
     PartialConvMethod,
+    DeepFillV1,
+    DeepFillV2,
+    LaMa,
     Telea,
     NavierStokes,
     Biharmonic,

@@ -222,9 +222,18 @@ def _needed_inputs(method: Inpainter) -> tuple[str, ...]:
 
 
 def _check_jobs(method: Inpainter, jobs: list[Job]) -> None:
-    """Holes and inputs of the image's size, and exactly the inputs the method takes."""
+    """Holes and inputs of the image's size, and exactly the inputs the method takes (those in
+    its ``optional_inputs`` may be left out, for every job or for none)."""
     needed = _needed_inputs(method)
     name = getattr(method, "name", type(method).__name__)
+    optional = set(getattr(method, "optional_inputs", ())) & set(needed)
+    for key in sorted(optional):  # an optional input: for every job or for none (one batch)
+        given = sum(key in job.inputs for job in jobs)
+        if 0 < given < len(jobs):
+            raise InpaintkitError(
+                f"method {name}: the optional input {key!r} is given for {given} of "
+                f"{len(jobs)} images; give it for every image or for none"
+            )
     for n, job in enumerate(jobs):
         shape = (job.image.height, job.image.width)
         if job.hole.shape != shape:
@@ -232,7 +241,7 @@ def _check_jobs(method: Inpainter, jobs: list[Job]) -> None:
                 f"input {n}: hole is {job.hole.shape[1]}x{job.hole.shape[0]} but the image is "
                 f"{job.image.width}x{job.image.height}"
             )
-        missing = sorted(set(needed) - set(job.inputs))
+        missing = sorted(set(needed) - set(job.inputs) - optional)
         extra = sorted(set(job.inputs) - set(needed))
         if missing or extra:
             raise InpaintkitError(

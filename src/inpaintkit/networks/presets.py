@@ -21,6 +21,7 @@ from diffusers import UNet2DModel
 
 from ..diffusion.schedules import BETA_SCHEDULES
 from ..errors import InpaintkitError
+from .survey_presets import SURVEY_PRESETS
 
 
 @dataclass(frozen=True)
@@ -297,65 +298,7 @@ PRESETS: dict[str, AnyPreset] = {
             multiple=4,
             notes="a small encoder-decoder and one PatchGAN: a feed-forward fixture",
         ),
-        GeneratorPreset(
-            name="context-encoder32",
-            resolution=32,
-            generator={
-                "class": "ContextEncoderGenerator",
-                "config": {"channels": 3, "size": 32, "width": 32, "depth": 3},
-            },
-            discriminators={
-                "dcgan": {
-                    "class": "DCGANDiscriminator",
-                    "config": {"in_channels": 3, "size": 32, "width": 32, "depth": 3},
-                }
-            },
-            multiple=8,
-            notes=(
-                "Context Encoders (Pathak et al. 2016) at 32x32: 0.38M-parameter encoder-decoder "
-                "with the channel-wise FC bottleneck at 4x4, a DCGAN discriminator; objective "
-                "context-encoder; fixed size (larger images are cropped or resized)"
-            ),
-        ),
-        GeneratorPreset(
-            name="glcic32",
-            resolution=32,
-            generator={
-                "class": "GLCICGenerator",
-                "config": {"channels": 3, "width": 16, "dilations": [1, 2, 4, 4]},
-            },
-            discriminators={
-                "context": {
-                    "class": "GLCICDiscriminator",
-                    "config": {
-                        "channels": 3,
-                        "size": 32,
-                        "local_size": 16,
-                        "width": 16,
-                        "features": 128,
-                    },
-                }
-            },
-            multiple=4,
-            notes=(
-                "GLCIC (Iizuka et al. 2017) at 32x32: dilated completion network (rates 1, 2, 4, "
-                "4 at its 8x8 bottleneck), global + local (16x16) context discriminator; "
-                "objective glcic; any size"
-            ),
-        ),
-        GeneratorPreset(
-            name="pconv32",
-            resolution=32,
-            generator={
-                "class": "PartialConvUNet",
-                "config": {"channels": 3, "widths": [32, 64, 128, 128], "kernels": [7, 5, 5, 3]},
-            },
-            multiple=16,
-            notes=(
-                "Partial convolutions (Liu et al. 2018) at 32x32: a 4-level PConv U-Net, no "
-                "discriminator (the paper has none); objective pconv; any size (multiple of 16)"
-            ),
-        ),
+        *(GeneratorPreset(**spec) for spec in SURVEY_PRESETS),
     )
 }
 

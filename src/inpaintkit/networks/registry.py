@@ -139,6 +139,10 @@ BUILTIN_MODULES = (
     "context_encoder",  # survey: Context Encoders
     "glcic",  # survey: GLCIC
     "partial_conv",  # survey: partial convolutions
+    "contextual_attention",
+    "deepfill_v1",
+    "deepfill_v2",
+    "lama",
 )
 """Modules of this package whose classes register themselves (imported on first use)."""
 

@@ -25,6 +25,9 @@ OBJECTIVES: dict[str, str] = {
     "context-encoder": "context_encoder:ContextEncoder",
     "glcic": "glcic:GLCIC",
     "pconv": "partial_conv:PartialConv",
+    "deepfill-v1": "deepfill:DeepFillV1",
+    "deepfill-v2": "deepfill:DeepFillV2",
+    "lama": "lama:LaMa",
 }
 """Objective name -> "module:class" in this package (imported on use)."""
 
@@ -39,6 +42,9 @@ OBJECTIVE_FOR_PRESET = {
     "context-encoder32": "context-encoder",
     "glcic32": "glcic",
     "pconv32": "pconv",
+    "deepfill-v1-32": "deepfill-v1",
+    "deepfill-v2-32": "deepfill-v2",
+    "lama32": "lama",
 }
 """Presets whose networks only one objective trains (their default, before the kind's)."""
 
