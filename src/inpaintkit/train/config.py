@@ -52,9 +52,14 @@ class TrainConfig:
     sample_steps: respaced steps of the preview sampler (<= 50). num_samples: grid images.
     num_workers: DataLoader worker processes (default 0: load in the training process).
     progress: show a tqdm bar with ETA.
+    init_from: a load_model spec (e.g. "emoji32") whose weights start the run instead of a
+        random init (``train.init``; "" = random, the default). Used at the first step only. A
+        conditional network initialised from a prior gets zero weights on its extra input
+        channels (hole, masked image), as Stable Diffusion inpainting started from Stable
+        Diffusion.
 
-    ``to_dict`` leaves out ``objective`` and ``objective_options`` while they are the defaults,
-    so a DDPM prior run's config.json is the same as before objectives existed.
+    ``to_dict`` leaves out ``objective``, ``objective_options`` and ``init_from`` while they are
+    the defaults, so a DDPM prior run's config.json is the same as before objectives existed.
     """
 
     preset: str | AnyPreset = "emoji32-tiny"
@@ -80,6 +85,7 @@ class TrainConfig:
     progress: bool = True
     objective: str = DEFAULT_OBJECTIVE
     objective_options: dict = field(default_factory=dict)
+    init_from: str = ""
 
     def __post_init__(self) -> None:
         positive = ("steps", "batch_size", "checkpoint_every", "keep_checkpoints", "log_every")
@@ -118,6 +124,9 @@ class TrainConfig:
         data["objective_options"] = dict(self.objective_options)
         if self.objective == DEFAULT_OBJECTIVE and not self.objective_options:
             del data["objective"], data["objective_options"]
+        for name in ("init_from",):  # older run configs stay the same without it
+            if not data[name]:
+                del data[name]
         return data
 
     @classmethod

@@ -28,6 +28,7 @@ from ..errors import InpaintkitError
 from .checkpoint import latest_checkpoint, load_checkpoint, restore_rng_state
 from .config import TrainConfig, config_changes, lr_factor
 from .ema import EMA
+from .init import init_from_model
 from .objectives import Objective, make_objective
 from .previews import save_grid
 from .runfolder import CsvLog, log_columns, write_json
@@ -181,6 +182,8 @@ def train(
     # states are checkpointed and restored for exact resume.
     torch.manual_seed(config.seed)
     specs = objective.build_networks()
+    if config.init_from and state is None:
+        init_from_model(specs, config.init_from)
     torch.manual_seed(config.seed + 1_000_003 * rank)
     nets = Networks(accelerator, specs, config)
     objective.bind(nets)
