@@ -36,7 +36,7 @@ from inpaintkit.models import ConditionalDiffusionModel
 from inpaintkit.models.spec import DiffusionConfig
 
 SIZE = 16
-FAST = {"steps": 2, "fit_steps": 2, "fit_batch": 2}
+FAST = {"steps": 2, "fit_steps": 2, "fit_batch": 2, "precision": "fp32"}
 
 
 def tiny_conditional(seed: int = 0) -> ConditionalDiffusionModel:

@@ -7,7 +7,10 @@ with a hole and a few reference photos of the same scene).
 - Photos: same-scene pairs (:mod:`inpaintkit.data.photos`: OpenCV's leuven, aloe, graf,
   rubberwhale and scikit-image's motorcycle). Both photos are resized to a short side of
   ``scale`` x the model's size; a textured size x size window of the first is the target, the
-  windows of the second at the same place and shifted by a quarter size are the references.
+  windows of the second around the same place and shifted by a quarter size are the
+  references. "The same place": the pair is registered by a homography (SIFT, ratio test,
+  RANSAC; the identity when too few matches), since leuven and graf are taken from other
+  viewpoints.
 
 Every draw (which variant, which window, the hole) comes from ``SeedSequence([seed, ...])``.
 """
@@ -92,6 +95,29 @@ def _resize_short(image: np.ndarray, short: int) -> np.ndarray:
     return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
 
 
+def register(a: np.ndarray, b: np.ndarray, min_inliers: int = 12) -> np.ndarray:
+    """The 3x3 homography taking pixel (x, y, 1) of ``a`` to ``b`` (SIFT, 0.75 ratio test,
+    RANSAC at 3 px); the identity when fewer than ``min_inliers`` matches agree."""
+    import cv2
+
+    cv2.setRNGSeed(0)
+    sift = cv2.SIFT_create()
+    gray = [cv2.cvtColor(np.ascontiguousarray(x), cv2.COLOR_RGB2GRAY) for x in (a, b)]
+    (kp_a, des_a), (kp_b, des_b) = (sift.detectAndCompute(g, None) for g in gray)
+    if des_a is None or des_b is None or len(des_a) < 2 or len(des_b) < 2:
+        return np.eye(3)
+    pairs = cv2.BFMatcher(cv2.NORM_L2).knnMatch(des_a, des_b, k=2)
+    good = [m for m, n in (p for p in pairs if len(p) == 2) if m.distance < 0.75 * n.distance]
+    if len(good) < min_inliers:
+        return np.eye(3)
+    src = np.float32([kp_a[m.queryIdx].pt for m in good])
+    dst = np.float32([kp_b[m.trainIdx].pt for m in good])
+    h, inliers = cv2.findHomography(src, dst, cv2.RANSAC, 3.0)
+    if h is None or inliers is None or int(inliers.sum()) < min_inliers:
+        return np.eye(3)
+    return h
+
+
 def photo_scenes(
     per_pair: int,
     size: int,
@@ -114,21 +140,30 @@ def photo_scenes(
     shift = max(1, size // 4)
     for p, (name, first, second) in enumerate(pairs):
         a, b = _resize_short(first, scale * size), _resize_short(second, scale * size)
-        h, w = min(a.shape[0], b.shape[0]), min(a.shape[1], b.shape[1])
+        # registered at full resolution (a 128 px leuven pair has too few matches), then scaled
+        zoom_a, zoom_b = (
+            np.diag([x.shape[1] / y.shape[1]] * 2 + [1.0]) for x, y in ((a, first), (b, second))
+        )
+        to_b = zoom_b @ register(first, second) @ np.linalg.inv(zoom_a)
         rng = _rng(seed, 2, p)
         found = 0
-        for _ in range(200):
+        for _ in range(400):
             if found == per_pair:
                 break
-            top = int(rng.integers(shift, h - size - shift + 1))
-            left = int(rng.integers(shift, w - size - shift + 1))
+            top = int(rng.integers(0, a.shape[0] - size + 1))
+            left = int(rng.integers(0, a.shape[1] - size + 1))
             window = a[top : top + size, left : left + size]
             if window.mean(axis=2).std() < min_std:
                 continue
-            refs = [
-                b[top + dy : top + dy + size, left + dx : left + dx + size]
-                for dy, dx in ((0, 0), (0, -shift), (0, shift), (-shift, 0), (shift, 0))
-            ]
+            centre = to_b @ np.array([left + size / 2, top + size / 2, 1.0])
+            x, y = centre[0] / centre[2] - size / 2, centre[1] / centre[2] - size / 2
+            refs = []
+            for dy, dx in ((0, 0), (0, -shift), (0, shift), (-shift, 0), (shift, 0)):
+                row, col = round(y) + dy, round(x) + dx
+                if 0 <= row <= b.shape[0] - size and 0 <= col <= b.shape[1] - size:
+                    refs.append(b[row : row + size, col : col + size].copy())
+            if len(refs) < 2:
+                continue
             index = 1000 * (p + 1) + found
             scenes.append(
                 Scene(
@@ -136,11 +171,11 @@ def photo_scenes(
                     set="photo",
                     target=window.copy(),
                     hole=_hole(holes, size, seed, index),
-                    references=[r.copy() for r in refs],
+                    references=refs,
                 )  # fmt: skip
             )
             found += 1
     return scenes
 
 
-__all__ = ["Scene", "emoji_scenes", "photo_scenes"]
+__all__ = ["Scene", "emoji_scenes", "photo_scenes", "register"]
