@@ -199,12 +199,12 @@ class RealFill(ReferenceMethod):
         """Fit a LoRA adapter on ``references`` (RGB images) and ``targets`` ((RGB image, bool
         hole) pairs: their known pixels train too) for ``steps`` (default options.fit_steps);
         returns {"loss", "first_loss", "seconds", "seconds_per_step", "steps"}."""
+        if not references:
+            raise InpaintkitError("realfill needs at least one reference image (--ref FILE)")
         items = [FitImage(np.asarray(r.convert("RGB"))) for r in references]
         items += [
             FitImage(np.asarray(img.convert("RGB")), ~np.asarray(h, bool)) for img, h in targets
         ]
-        if not references:
-            raise InpaintkitError("realfill needs at least one reference image (--ref FILE)")
         progress_before = self.backend.progress
         self.backend.progress = progress and self.progress
         try:
@@ -214,6 +214,13 @@ class RealFill(ReferenceMethod):
         finally:
             self.backend.progress = progress_before
         return self.fit_stats
+
+    def time_network(self, batch: int, height: int, width: int) -> float:
+        """Seconds of one network evaluation as sampling makes it (``--dry-run``): the base
+        model's, which the adapter does not change in cost (our conditional model only)."""
+        if self.backend.kind != "conditional-diffusion":
+            raise InpaintkitError("--dry-run times our conditional models only")
+        return self.backend.sampler(base=True).time_network(batch, height, width)
 
     def save_adapter(self, path: str | Path) -> Path:
         """Write the adapter in use, to reuse with ``adapter=FILE`` without fitting."""
