@@ -68,6 +68,8 @@ DEFAULTS = {
     "deepfill-v1": {},
     "deepfill-v2": {},
     "lama": {},
+    "realfill": {"steps": 200, "eta": None, "fit_steps": 400, "fit_batch": 4, "rank": 8,
+                 "alpha": 16.0, "dropout": 0.1, "full_mask_proba": 0.1, "adapter": None},
 }  # fmt: skip
 
 
@@ -200,13 +202,15 @@ def test_needs_and_cost_of_every_method() -> None:
     assert costs["repaint-sdedit"]["network_evaluations"] == 2392
     assert costs["inpaint-ddpm"] == {"network_evaluations": 50}
     assert costs["feedforward"] == {"network_evaluations": 1}
-    kinds = {"inpaint-ddpm": "conditional-diffusion", "feedforward": "feedforward"}
+    assert costs["realfill"] == {"network_evaluations": 200}
+    kinds = {"inpaint-ddpm": "conditional-diffusion", "feedforward": "feedforward",
+             "realfill": "conditional-diffusion"}  # fmt: skip
     kinds.update(dict.fromkeys(("context-encoder", "glcic", "pconv"), "feedforward"))
     kinds.update({name: "feedforward" for name in ("deepfill-v1", "deepfill-v2", "lama")})
     for name, cls in METHODS.items():
         diffusion = name.startswith(("repaint", "ddnm"))
         kind = "prior" if diffusion else kinds.get(name)
-        assert cls.needs == Needs(kind)
+        assert cls.needs == Needs(kind, references=name == "realfill")
         assert (costs[name]["network_evaluations"] > 0) is (kind is not None)
         assert not re.search(r"\b[Tjr]=\d|NFE|steps=", cls.summary), cls.summary  # no defaults
     listed = {m["name"]: m for m in list_methods()}

@@ -12,7 +12,7 @@ from PIL import Image
 
 from .errors import InpaintkitError
 from .io import load_hole, load_image, load_input
-from .methods import Job, build_method, list_methods, run_method
+from .methods import Job, build_method, fit_references, list_methods, run_method
 from .methods.strategy import check_strategy
 from .models import DiffusionModel
 
@@ -34,6 +34,7 @@ def inpaint(
     white: str = "hole",
     threshold: float | None = None,
     inputs: Mapping[str, ImageLike] | None = None,
+    references: Sequence[ImageLike] | None = None,
     device: str | torch.device = "cpu",
     class_label: int | None = None,
     progress: bool = True,
@@ -59,6 +60,9 @@ def inpaint(
     inputs: the extra per-image inputs the method takes (its ``needs.inputs``), by name, e.g.
         ``{"sketch": "edges.png"}``: a path, PIL image or array of the image's size; pictures
         are read as grayscale ("L") or RGB (see inpaintkit.io.input_to_tensor).
+    references: photos of the same scene for reference-driven methods (``method="realfill"``):
+        paths, PIL images or arrays; the method is fitted on them (and on the image's known
+        pixels) once before inpainting.
     options: the method's knobs, e.g. steps=250, jump_length=10, resamplings=10 (RePaintOptions),
         parsed and checked by the one option parser before any model is loaded.
     The same seed gives the same bytes; known pixels of the result equal the input's.
@@ -77,6 +81,7 @@ def inpaint(
         white=white,
         threshold=threshold,
         inputs=inputs,
+        references=references,
         device=device,
         class_label=class_label,
         progress=progress,
@@ -99,6 +104,7 @@ def inpaint_batch(
     white: str = "hole",
     threshold: float | None = None,
     inputs: Mapping[str, ImageLike] | Sequence[Mapping[str, ImageLike]] | None = None,
+    references: Sequence[ImageLike] | None = None,
     batch_size: int = 8,
     device: str | torch.device = "cpu",
     class_label: int | None = None,
@@ -113,6 +119,8 @@ def inpaint_batch(
         ``inpaint(images[n], holes[n], method, seed=seed[n], ...)`` with the same options,
         whatever the batch holds (on CPU; batched GPU kernels may differ in the last bits).
     inputs: the method's extra inputs, one mapping for all images or one per image.
+    references: reference photos for every image (reference-driven methods; fitted once, on
+        them and on every image's known pixels, with the first image's seed).
     batch_size: pieces per network call. Every other argument is :func:`inpaint`'s.
     Returns one result per image: an RGB image, or a list of ``samples`` images.
     Raises InpaintkitError before any model is loaded when the lists do not match.
@@ -138,6 +146,9 @@ def inpaint_batch(
             f"give inputs once for all images or once per image ({len(images)}): "
             f"got {len(per_image)}"
         )
+    if isinstance(references, (str, Path, Image.Image, np.ndarray)):
+        raise InpaintkitError("references must be a list of images, got one image")
+    refs = tuple(load_image(r) for r in references or ())
     jobs = []
     for n, (image, hole, extra) in enumerate(zip(images, holes, per_image)):
         picture = load_image(image)
@@ -148,10 +159,11 @@ def inpaint_batch(
             if len(images) == 1:  # inpaint(): one image, nothing to number
                 raise
             raise InpaintkitError(f"hole {n}: {err}") from err
-        jobs.append(Job(picture, mask, inputs=extras))
+        jobs.append(Job(picture, mask, inputs=extras, references=refs))
     inpainter = build_method(
         method, model=model, device=device, class_label=class_label, progress=progress, **options
     )
+    fit_references(inpainter, jobs, seed=seeds[0], progress=progress)
     results = run_method(
         inpainter,
         jobs,

@@ -15,7 +15,7 @@ if launched_as_program() and applied_policy() is None:  # python -m inpaintkit: 
         print(f"error: {_err}", file=sys.stderr)
         raise SystemExit(2) from None
 
-from . import bench, info, inpaint, serve, study, train  # noqa: E402, F401  (they register)
+from . import bench, info, inpaint, realfill, serve, study, train  # noqa: E402, F401  (they register)
 from .app import app  # noqa: E402
 
 __all__ = ["app"]

@@ -77,13 +77,16 @@ def plan_outputs(
     quality: int | None = None,
     overwrite: bool = False,
     create: bool = True,
+    names: list[str] | None = None,
 ) -> OutputPlan:
     """Check (and create, unless ``create`` is False: a dry run) the output folder.
 
     Refuses, each in one line: an --out that is a file, under a file or not writable; a --format
     or --quality out of range; an output that would be one of ``inputs`` (images, masks, extra
     inputs) or any earlier run's file it would remove; a folder holding an earlier run's
-    inpaintkit.json, or files of the names this run writes, unless ``overwrite``."""
+    inpaintkit.json, or files of the names this run writes, unless ``overwrite``. ``names``:
+    the file names a command writes when they are not `inpaintkit inpaint`'s
+    (:func:`planned_names`), e.g. `inpaintkit realfill`'s."""
     from ..io import OUTPUT_FORMATS, format_of
 
     if format is not None and format not in OUTPUT_FORMATS:
@@ -98,7 +101,7 @@ def plan_outputs(
                 "give --format jpg or --format webp"
             )
     _check_folder(out, create)
-    names = planned_names(images, formats, samples)
+    names = planned_names(images, formats, samples) if names is None else [*names, RECORD]
     protected = {p.resolve(): p for p in inputs}
     here = out.resolve()
     for name in names:

@@ -138,24 +138,63 @@ class LamaHoles:
 
 @dataclass(frozen=True)
 class Rectangles:
-    """RealFill-style rectangles: ``min_count..max_count`` axis-aligned boxes whose sides are
-    uniform fractions ``min_side..max_side`` of the image side, anywhere in the image (RealFill's
-    training masks are random rectangles; this is the cheap variant). No area filter."""
+    """Random axis-aligned rectangles, RealFill's training masks (Tang et al. 2024; the public
+    training script's ``make_mask``): ``min_count..max_count`` boxes (both inclusive) whose width
+    and height are each uniform fractions ``min_side..max_side`` of the image side (at least one
+    pixel), placed at least ``margin`` (a fraction of the side) from the border; the hole is their
+    union, or with probability ``invert_proba`` its complement. No area filter.
+
+    The class defaults (1-3 boxes of 10-50%, never inverted) are a plain box generator; the
+    named preset "rectangles" is RealFill's: 1-29 boxes of 3-25% of the side, margin 1%,
+    inverted with p = 0.5. An empty hole (a complement of boxes covering everything) is redrawn.
+    """
 
     min_count: int = 1
     max_count: int = 3
     min_side: float = 0.1
     max_side: float = 0.5
+    margin: float = 0.0
+    invert_proba: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.min_count <= self.max_count:
+            raise InpaintkitError(
+                f"Rectangles needs 1 <= min_count <= max_count, got {self.min_count}, "
+                f"{self.max_count}"
+            )
+        if not 0 < self.min_side <= self.max_side <= 1 - 2 * self.margin:
+            raise InpaintkitError(
+                f"Rectangles needs 0 < min_side <= max_side <= 1 - 2 margin, got "
+                f"{self.min_side}, {self.max_side} (margin {self.margin})"
+            )
+        if not 0 <= self.invert_proba <= 1:
+            raise InpaintkitError(f"invert_proba must be in [0, 1], got {self.invert_proba}")
+
+    def boxes(
+        self, rng: np.random.Generator, shape: tuple[int, int]
+    ) -> tuple[list[tuple[int, int, int, int]], bool]:
+        """One draw: the boxes as (top, left, height, width) and whether the hole is inverted."""
+        h, w = shape
+        mh, mw = int(self.margin * h), int(self.margin * w)
+        out = []
+        for _ in range(int(rng.integers(self.min_count, self.max_count + 1))):
+            bh = min(h - 2 * mh, max(1, round(h * rng.uniform(self.min_side, self.max_side))))
+            bw = min(w - 2 * mw, max(1, round(w * rng.uniform(self.min_side, self.max_side))))
+            y0 = int(rng.integers(mh, h - mh - bh + 1))
+            x0 = int(rng.integers(mw, w - mw - bw + 1))
+            out.append((y0, x0, bh, bw))
+        return out, bool(rng.random() < self.invert_proba)
 
     def __call__(self, rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
-        h, w = shape
-        hole = np.zeros((h, w), dtype=bool)
-        for _ in range(int(rng.integers(self.min_count, self.max_count + 1))):
-            bh = max(1, round(h * rng.uniform(self.min_side, self.max_side)))
-            bw = max(1, round(w * rng.uniform(self.min_side, self.max_side)))
-            y0, x0 = int(rng.integers(0, h - bh + 1)), int(rng.integers(0, w - bw + 1))
-            hole[y0 : y0 + bh, x0 : x0 + bw] = True
-        return hole
+        for _ in range(MAX_ATTEMPTS):
+            boxes, inverted = self.boxes(rng, shape)
+            hole = np.zeros(shape, dtype=bool)
+            for y0, x0, bh, bw in boxes:
+                hole[y0 : y0 + bh, x0 : x0 + bw] = True
+            hole = ~hole if inverted else hole
+            if hole.any():
+                return hole
+        raise RuntimeError(f"could not draw a non-empty {shape[0]}x{shape[1]} hole")
 
 
 @dataclass(frozen=True)

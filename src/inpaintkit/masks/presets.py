@@ -7,6 +7,8 @@ LaMa's configs/data_gen/random_{thin,medium,thick}_256.yaml (irregular_proba 1, 
   thin:   4-50 strokes, max width 10, max length 40; no boxes
   medium: 4-5 strokes, max width 50, max length 100; boxes margin 0, size 10-50, 1-5 boxes
   box:    ours: exactly one thick-style box
+RealFill's rectangles (Tang et al. 2024): 1-29 boxes of 3-25% of the side, union or (p = 0.5) its
+complement (:class:`inpaintkit.masks.generators.Rectangles`).
 The six settings of the RePaint paper (Lugmayr et al. 2022, section 5): wide (= thick), narrow
 (= thin), sr2x, altlines, half, expand (see :class:`inpaintkit.masks.generators.FixedHoles`).
 """
@@ -20,6 +22,9 @@ LAMA_THICK = LamaHoles(Strokes(1, 5, 100, 200), Boxes(10, 30, 150, 1, 3), 1 / 1.
 LAMA_THIN = LamaHoles(Strokes(4, 50, 10, 40), None, 1.0)
 LAMA_MEDIUM = LamaHoles(Strokes(4, 5, 50, 100), Boxes(0, 10, 50, 1, 5), 1 / 1.3)
 ONE_BOX = LamaHoles(None, Boxes(10, 30, 150, 1, 1), 0.0)
+# RealFill's training masks (its public script's make_mask: randint(1, 30) boxes, sides
+# randint(0.03 R, 0.25 R), margin 0.01 R, the union inverted with p = 0.5)
+REALFILL_RECTANGLES = Rectangles(1, 29, 0.03, 0.25, margin=0.01, invert_proba=0.5)
 
 PAPER_SIX: dict[str, HoleGenerator] = {
     "wide": LAMA_THICK,
@@ -37,11 +42,11 @@ HOLE_PRESETS: dict[str, HoleGenerator] = {
     "medium": LAMA_MEDIUM,
     "thick": LAMA_THICK,
     "box": ONE_BOX,
-    "rectangles": Rectangles(),
+    "rectangles": REALFILL_RECTANGLES,
     # LaMa's training mixture (thin, medium, thick in equal parts), a common training choice
     "lama-mixed": MixedHoles([(LAMA_THIN, 1.0), (LAMA_MEDIUM, 1.0), (LAMA_THICK, 1.0)]),
 }
-"""Every named hole generator: the paper's six, LaMa's three, one box, RealFill-style
+"""Every named hole generator: the paper's six, LaMa's three, one box, RealFill's
 rectangles and an equal LaMa thin/medium/thick mixture."""
 
 
@@ -70,5 +75,6 @@ __all__ = [
     "LAMA_THIN",
     "ONE_BOX",
     "PAPER_SIX",
+    "REALFILL_RECTANGLES",
     "get_holes",
 ]

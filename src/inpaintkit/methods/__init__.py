@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ..options import OptionError, Options, option, option_schema, parse_options
-from .base import ArrayInpainter, Inpainter, Method, Needs, ReferenceMethod
+from .base import ArrayInpainter, Inpainter, Method, Needs, ReferenceMethod, fit_references
 from .classical import (
     Biharmonic,
     Exemplar,
@@ -46,6 +46,7 @@ __all__ = [
     "Telea",
     "build_method",
     "fill_batch",
+    "fit_references",
     "get_method",
     "list_methods",
     "option",

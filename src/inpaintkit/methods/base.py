@@ -5,7 +5,7 @@ any size is :mod:`.wrapper`."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -169,23 +169,54 @@ class ReferenceMethod(Method):
     the method to a few reference photos of the same scene; ``needs.references`` is True.
 
     A subclass implements :meth:`fit` and the usual ``__call__``; a caller runs ``fit`` once per
-    set of references, then inpaints any number of jobs with it.
+    set of references, then inpaints any number of jobs with it (:func:`fit_references` does
+    that for the jobs of a run). ``fitted`` is True once it may inpaint without a fit (e.g. a
+    saved adapter was given).
     """
 
     needs: ClassVar[Needs] = Needs(None, references=True)
+    fitted: bool = False
 
     def fit(
         self,
         references: list[Image.Image],
         *,
-        steps: int,
+        steps: int | None = None,
         seed: int = 0,
         progress: bool = True,
+        targets: Sequence[tuple[Image.Image, np.ndarray]] = (),
     ) -> dict[str, float]:
-        """Adapt to ``references`` (RGB images of the scene) for ``steps`` optimisation steps,
-        drawing randomness from ``seed`` only (same seed, same result); ``progress`` shows a
-        bar. Returns final statistics (e.g. {"loss": ...}). Must be called before inpainting."""
+        """Adapt to ``references`` (RGB images of the scene) for ``steps`` optimisation steps
+        (None: the method's own default), drawing randomness from ``seed`` only (same seed, same
+        result); ``progress`` shows a bar. ``targets``: the images to inpaint with their holes
+        (bool, True = hole), whose known pixels a method may fit on too (RealFill does).
+        Returns final statistics (e.g. {"loss": ...}). Must be called before inpainting."""
         raise NotImplementedError
+
+
+def fit_references(
+    method: object, jobs: Sequence[object], *, seed: int = 0, progress: bool = True
+) -> dict[str, float] | None:
+    """Run a reference-driven method's fit once for ``jobs`` (``wrapper.Job``): on their
+    references (the same for every job) and their images and holes as targets. Nothing for a
+    method without references or one already ``fitted``; InpaintkitError for references given
+    to a method that takes none, or none given to one that needs them."""
+    name = getattr(method, "name", type(method).__name__)
+    references = jobs[0].references if jobs else ()
+    if not getattr(getattr(method, "needs", None), "references", False):
+        if any(job.references for job in jobs):
+            raise InpaintkitError(f"method {name} takes no reference images; drop them")
+        return None
+    if any(tuple(job.references) != tuple(references) for job in jobs):
+        raise InpaintkitError(f"method {name}: give the same reference images for every image")
+    if getattr(method, "fitted", False):
+        return None
+    if not references:
+        raise InpaintkitError(
+            f"method {name} needs reference images of the scene (references=[...], CLI --ref)"
+        )
+    targets = [(job.image, job.hole) for job in jobs]
+    return method.fit(list(references), seed=seed, progress=progress, targets=targets)
 
 
 class ArrayInpainter(Method):

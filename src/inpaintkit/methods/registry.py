@@ -22,6 +22,7 @@ from .feedforward import (
     LaMa,
     PartialConvMethod,
 )
+from .realfill import RealFill
 
 # RePaint and its Table 4 ablation, the fast samplers (about 230 NFE), the generic methods of
 # the other model kinds (a conditional diffusion model, a feed-forward generator), then the survey's
@@ -45,6 +46,7 @@ _ALL: tuple[type[Method], ...] = (
     PatchMatch,
     PDEDiffusion,
     Exemplar,
+    RealFill,  # reference-driven (a fit step; wave 2)
 )
 METHODS: dict[str, type] = {cls.name: cls for cls in _ALL}
 """Method name -> class (tests may register fakes here)."""

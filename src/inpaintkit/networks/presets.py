@@ -274,6 +274,22 @@ PRESETS: dict[str, AnyPreset] = {
             notes="about 27M parameters; 64x64 needs a GPU",
         ),
         ConditionalPreset(
+            name="inpaint32",
+            resolution=32,
+            block_out_channels=(64, 128, 128),
+            layers_per_block=2,
+            attention_resolutions=(16, 8),
+            resnet_time_scale_shift="scale_shift",
+            dropout=0.1,
+            learned_variance=True,
+            beta_schedule="cosine",
+            notes=(
+                "emoji32's layout, learned variance and cosine schedule with 7 input channels "
+                "(x_t, hole, masked image): every tensor but conv_in matches emoji32, so it can "
+                "start from that prior (TrainConfig.init_from='emoji32')"
+            ),
+        ),
+        ConditionalPreset(
             name="inpaint32-tiny",
             resolution=32,
             block_out_channels=(32, 64, 64),

@@ -56,7 +56,10 @@ class TrainConfig:
     augment: per-item augmentation as "hflip=0.5,hue=0.1,saturation=0.2,colour_p=0.5" (see
         ``inpaintkit.data.augment.Augmentation``; "" = none, the default).
     init_from: a load_model spec (e.g. "emoji32") whose weights start the run instead of a
-        random init (``train.init``; "" = random, the default). Used at the first step only.
+        random init (``train.init``; "" = random, the default). Used at the first step only. A
+        conditional network initialised from a prior gets zero weights on its extra input
+        channels (hole, masked image), as Stable Diffusion inpainting started from Stable
+        Diffusion.
 
     ``to_dict`` leaves out ``objective``, ``objective_options``, ``augment`` and ``init_from``
     while they are the defaults, so a DDPM prior run's config.json is the same as before

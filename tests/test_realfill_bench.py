@@ -1,0 +1,130 @@
+"""The RealBench-like evaluation's mechanics on two fake held-out emoji scenes with tiny random
+models (no numbers from random weights are reported anywhere), and the photo scenes' crops."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from inpaintkit.bench.realbench import main, summarize
+from inpaintkit.bench.realbench_scenes import emoji_scenes, photo_scenes
+from inpaintkit.data.emoji import EMOJI_VERSION
+from inpaintkit.models import DiffusionModel, save_model
+from inpaintkit.models.spec import DiffusionConfig
+
+BASES = ("1F44B", "1F44C")  # held-out (test split) base emoji with skin-tone variants
+TONES = ("1F3FB", "1F3FD", "1F3FF")
+
+
+def fake_emoji_cache(root: Path) -> Path:
+    """A cache holding a fake emoji-datasource-google: two bases, three tones each; every tone
+    the same random drawing in another colour."""
+    folder = root / "emoji" / f"emoji-datasource-google-{EMOJI_VERSION}"
+    images = folder / "img" / "google" / "64"
+    images.mkdir(parents=True)
+    entries = []
+    for b, base in enumerate(BASES):
+        shape = np.random.default_rng(b).random((8, 8)) > 0.5
+        shape = np.kron(shape, np.ones((8, 8), bool))
+        variants = {}
+        for k, code in enumerate((None, *TONES)):
+            name = base.lower() + (f"-{code.lower()}" if code else "") + ".png"
+            rgba = np.zeros((64, 64, 4), np.uint8)
+            rgba[shape] = (60 * k, 100, 200 - 50 * k, 255)
+            Image.fromarray(rgba, "RGBA").save(images / name)
+            if code:
+                variants[code] = {"unified": f"{base}-{code}", "image": name}
+        entries.append({"unified": base, "image": base.lower() + ".png", "name": base,
+                        "skin_variations": variants})  # fmt: skip
+    (folder / "emoji.json").write_text(json.dumps(entries))
+    return root
+
+
+def test_emoji_scenes_take_one_variant_as_target_and_the_others_as_references(tmp_path):
+    cache = fake_emoji_cache(tmp_path / "cache")
+    scenes = emoji_scenes(5, 16, cache_dir=cache, seed=1)
+    assert [s.name.split("-")[1] for s in scenes] == [b.lower() for b in BASES]
+    for scene in scenes:
+        assert scene.target.shape == (16, 16, 3) and scene.hole.any() and scene.set == "emoji"
+        assert len(scene.references) == 3  # the base and the two other tones
+        assert all(not np.array_equal(r, scene.target) for r in scene.references)
+    again = emoji_scenes(5, 16, cache_dir=cache, seed=1)
+    assert all(np.array_equal(a.hole, b.hole) for a, b in zip(scenes, again))
+
+
+def test_photo_scenes_crop_textured_windows_and_shifted_references():
+    rng = np.random.default_rng(0)
+    first = rng.integers(0, 256, (90, 120, 3), np.uint8)
+    flat = np.full((90, 120, 3), 128, np.uint8)
+    scenes = photo_scenes(2, 16, pairs=[("noise", first, first), ("flat", flat, flat)], scale=4)
+    assert [s.name for s in scenes] == ["noise-0", "noise-1"]  # no textured window in "flat"
+    for scene in scenes:
+        assert scene.target.shape == (16, 16, 3) and 2 <= len(scene.references) <= 5
+        assert any(np.array_equal(r, scene.target) for r in scene.references)  # same place
+
+
+def _tiny_models(folder: Path) -> tuple[Path, Path]:
+    from diffusers import UNet2DModel
+
+    from inpaintkit.models import ConditionalDiffusionModel
+
+    def unet(channels: int) -> UNet2DModel:
+        torch.manual_seed(channels)
+        return UNet2DModel(
+            sample_size=16, in_channels=channels, out_channels=6, block_out_channels=(16, 32),
+            layers_per_block=1, down_block_types=("DownBlock2D", "AttnDownBlock2D"),
+            up_block_types=("AttnUpBlock2D", "UpBlock2D"), norm_num_groups=8,
+            attention_head_dim=8,
+        )  # fmt: skip
+
+    config = DiffusionConfig(num_train_timesteps=100, learned_variance=True)
+    conditional = ConditionalDiffusionModel(unet(7), config, "cond", channels=3)
+    prior = DiffusionModel(unet(3), config, "prior")
+    return (
+        save_model(conditional, folder / "cond.safetensors"),
+        save_model(prior, folder / "prior.safetensors"),
+    )
+
+
+def test_realbench_runs_two_emoji_scenes_end_to_end(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("INPAINTKIT_CACHE", str(fake_emoji_cache(tmp_path / "cache")))
+    conditional, prior = _tiny_models(tmp_path)
+    out = tmp_path / "out"
+    main([
+        "--model", str(conditional), "--out", str(out), "--emoji", "2", "--photos", "0",
+        "--samples", "2", "--prior", str(prior),
+        "--baselines", "telea,repaint:steps=2,jump_length=1,resamplings=1",
+        "-o", "steps=2", "-o", "fit_steps=2", "-o", "fit_batch=2", "-o", "precision=fp32",
+    ])  # fmt: skip
+    rows = list(csv.DictReader(open(out / "results.csv")))
+    methods = ["realfill", "realfill-avg", "base", "base-avg", "telea",
+               "repaint:steps=2,jump_length=1,resamplings=1"]  # fmt: skip
+    assert [r["method"] for r in rows] == methods * 2
+    assert all(np.isfinite(float(r["psnr_hole"])) for r in rows)
+    picks = [r for r in rows if r["method"] == "realfill"]
+    assert all(r["pick_beats_avg"] in ("0", "1") and float(r["fit_seconds"]) > 0 for r in picks)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["config"]["scenes"] == 2 and list(summary["methods"]) == ["emoji"]
+    assert summary["methods"]["emoji"]["telea"]["n"] == 2
+    assert "| realfill |" in (out / "report.md").read_text()
+    grids = sorted(p.name for p in (out / "scenes").iterdir())
+    assert len(grids) == 2 and all(g.startswith(("emoji-1f44b-", "emoji-1f44c-")) for g in grids)
+    assert "[2/2]" in capsys.readouterr().out
+
+
+def test_summarize_rates_and_means_by_hand():
+    rows = [
+        {"set": "emoji", "method": "realfill", "psnr_hole": 20.0, "ssim_hole": 0.5,
+         "pick_beats_avg": 1, "fit_seconds": 10.0},
+        {"set": "emoji", "method": "realfill", "psnr_hole": 10.0, "ssim_hole": 0.3,
+         "pick_beats_avg": 0, "fit_seconds": 30.0},
+        {"set": "emoji", "method": "telea", "psnr_hole": 12.0, "ssim_hole": 0.4},
+    ]  # fmt: skip
+    summary = summarize(rows)
+    assert summary["methods"]["emoji"]["realfill"] == {"psnr_hole": 15.0, "ssim_hole": 0.4, "n": 2}
+    assert summary["pick_beats_avg"]["emoji"] == 0.5 and summary["fit_seconds"]["emoji"] == 20.0
