@@ -14,6 +14,7 @@ from .classical import Biharmonic, Exemplar, NavierStokes, PatchMatch, PDEDiffus
 from .conditional import InpaintDDPM
 from .diffusion import DDNM, RePaint, RePaintFast, RePaintSDEdit
 from .feedforward import FeedForward
+from .strdiffusion import StrDiffusion
 
 # RePaint and its Table 4 ablation, the fast samplers (about 230 NFE), the generic methods of
 # the other model kinds (a conditional diffusion model, a feed-forward generator), then the survey's
@@ -31,6 +32,7 @@ _ALL: tuple[type[Method], ...] = (
     PatchMatch,
     PDEDiffusion,
     Exemplar,
+    StrDiffusion,
 )
 METHODS: dict[str, type] = {cls.name: cls for cls in _ALL}
 """Method name -> class (tests may register fakes here)."""

@@ -133,7 +133,7 @@ def build_unet(unet_config: dict, state: dict[str, torch.Tensor], *, source: str
     return load_weights(unet, state, source=source)
 
 
-BUILTIN_MODULES = ("generators", "discriminators")
+BUILTIN_MODULES = ("generators", "discriminators", "irsde_unet", "time_discriminator")
 """Modules of this package whose classes register themselves (imported on first use)."""
 
 

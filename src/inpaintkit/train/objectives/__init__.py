@@ -2,7 +2,9 @@
 
 - "ddpm-prior": an unconditional DDPM prior (:mod:`.ddpm_prior`), today's objective;
 - "conditional-ddpm": a conditional inpainting diffusion model (:mod:`.conditional_ddpm`);
-- "adversarial": a feed-forward generator and one or more discriminators (:mod:`.adversarial`).
+- "adversarial": a feed-forward generator and one or more discriminators (:mod:`.adversarial`);
+- "strdiffusion": StrDiffusion's structure and texture networks and discriminator
+  (:mod:`.strdiffusion`).
 
 Each takes a preset of the matching kind (``inpaintkit.networks.presets``) and a dict of its own
 options (``TrainConfig.objective_options``).
@@ -19,6 +21,7 @@ OBJECTIVES: dict[str, str] = {
     "ddpm-prior": "ddpm_prior:DDPMPrior",
     "conditional-ddpm": "conditional_ddpm:ConditionalDDPM",
     "adversarial": "adversarial:Adversarial",
+    "strdiffusion": "strdiffusion:StrDiffusion",
 }
 """Objective name -> "module:class" in this package (imported on use)."""
 
@@ -26,6 +29,7 @@ OBJECTIVE_FOR_KIND = {
     "prior": "ddpm-prior",
     "conditional-diffusion": "conditional-ddpm",
     "feedforward": "adversarial",
+    "bundle": "strdiffusion",
 }
 """The default objective for a preset of each model kind."""
 
