@@ -154,8 +154,10 @@ class IRSDEUNet(nn.Module):
     Config (keyword arguments, JSON-able, ``.config``): channels [3]; width: channels of the first
     level [16]; depth: levels [3], level i has width * 2**i channels, the middle width * 2**depth;
     blocks: residual blocks per level on the way down and up [2, the public code's];
-    attention: a linear attention per level and in the middle [True]; guide_channels: channels
-    of the SPADE guide, 0 = none [0]; spade_hidden: SPADE's hidden channels [16].
+    attention: linear attentions [True]: in the middle and at every level from
+    ``attention_from`` on (0 = every level, the public code's; 1 = all but the full resolution,
+    the costliest) [0]; guide_channels: channels of the SPADE guide, 0 = none [0];
+    spade_hidden: SPADE's hidden channels [16].
     """
 
     def __init__(
@@ -165,18 +167,26 @@ class IRSDEUNet(nn.Module):
         depth: int = 3,
         blocks: int = 2,
         attention: bool = True,
+        attention_from: int = 0,
         guide_channels: int = 0,
         spade_hidden: int = 16,
     ) -> None:
         super().__init__()
-        if min(channels, width, depth, blocks, spade_hidden) < 1 or guide_channels < 0:
-            raise ValueError("channels, width, depth, blocks, spade_hidden must be >= 1")
+        if (
+            min(channels, width, depth, blocks, spade_hidden) < 1
+            or min(guide_channels, attention_from) < 0
+        ):
+            raise ValueError(
+                "channels, width, depth, blocks, spade_hidden >= 1 and guide_channels, "
+                "attention_from >= 0 are needed"
+            )
         self.config = {
             "channels": channels,
             "width": width,
             "depth": depth,
             "blocks": blocks,
             "attention": attention,
+            "attention_from": attention_from,
             "guide_channels": guide_channels,
             "spade_hidden": spade_hidden,
         }
@@ -187,8 +197,8 @@ class IRSDEUNet(nn.Module):
         )
         self.head = nn.Conv2d(2 * channels, width, 7, padding=3, bias=False)
 
-        def attend(c: int) -> nn.Module:
-            return LinearAttention(c) if attention else nn.Identity()
+        def attend(c: int, level: int) -> nn.Module:
+            return LinearAttention(c) if attention and level >= attention_from else nn.Identity()
 
         self.down, self.up = nn.ModuleList(), nn.ModuleList()
         self.guides = nn.ModuleList()
@@ -200,7 +210,7 @@ class IRSDEUNet(nn.Module):
                     "blocks": nn.ModuleList(
                         ResidualBlock(c_in, c_in, time_dim) for _ in range(blocks)
                     ),
-                    "attn": attend(c_in),
+                    "attn": attend(c_in, i),
                     "resize": nn.Conv2d(c_in, c_out, 3 if last else 4, 1 if last else 2, 1),
                 }
             )
@@ -217,14 +227,14 @@ class IRSDEUNet(nn.Module):
                         "blocks": nn.ModuleList(
                             ResidualBlock(c_out + c_in, c_out, time_dim) for _ in range(blocks)
                         ),
-                        "attn": attend(c_out),
+                        "attn": attend(c_out, i),
                         "resize": resize,
                     }
                 ),
             )
         middle = width * 2**depth
         self.mid1 = ResidualBlock(middle, middle, time_dim)
-        self.mid_attn = attend(middle)
+        self.mid_attn = attend(middle, depth)
         self.mid2 = ResidualBlock(middle, middle, time_dim)
         self.final = ResidualBlock(2 * width, width, time_dim)
         self.out = nn.Conv2d(width, channels, 3, padding=1)

@@ -274,15 +274,22 @@ def preset_from_dict(data: dict) -> AnyPreset:
 STRDIFFUSION32_NETWORKS = {
     "structure": {
         "class": "IRSDEUNet",
-        "config": {"channels": 1, "width": 16, "depth": 3, "blocks": 2},
+        "config": {"channels": 1, "width": 16, "depth": 3, "blocks": 2, "attention_from": 1},
     },
     "texture": {
         "class": "IRSDEUNet",
-        "config": {"channels": 3, "width": 16, "depth": 3, "blocks": 2, "guide_channels": 1},
+        "config": {
+            "channels": 3,
+            "width": 16,
+            "depth": 3,
+            "blocks": 2,
+            "attention_from": 1,
+            "guide_channels": 1,
+        },
     },
     "discriminator": {
         "class": "TimeDiscriminator",
-        "config": {"in_channels": 4, "width": 16, "time_dim": 128},
+        "config": {"in_channels": 4, "width": 12, "time_dim": 128},
     },
 }
 """StrDiffusion's three networks at 32x32 (see ``networks.irsde_unet``, ``.time_discriminator``)."""
