@@ -62,6 +62,8 @@ DEFAULTS = {
                      "clip_denoised": True, "precision": "auto", "channels_last": None,
                      "compile": False},
     "feedforward": {},
+    "strdiffusion": {"T": 100, "jump": 2, "re": 2, "u_min": 4, "u_max": 25, "early": 0.4,
+                     "guidance": True, "resampling": "adaptive", "accept": "lower"},
 }  # fmt: skip
 
 
@@ -194,7 +196,8 @@ def test_needs_and_cost_of_every_method() -> None:
     assert costs["repaint-sdedit"]["network_evaluations"] == 2392
     assert costs["inpaint-ddpm"] == {"network_evaluations": 50}
     assert costs["feedforward"] == {"network_evaluations": 1}
-    kinds = {"inpaint-ddpm": "conditional-diffusion", "feedforward": "feedforward"}
+    kinds = {"inpaint-ddpm": "conditional-diffusion", "feedforward": "feedforward",
+             "strdiffusion": "bundle"}  # fmt: skip
     for name, cls in METHODS.items():
         diffusion = name.startswith(("repaint", "ddnm"))
         kind = "prior" if diffusion else kinds.get(name)
