@@ -74,12 +74,12 @@ def test_moments_match_the_integrated_moment_odes():
 
 
 def test_euler_maruyama_paths_of_the_sde_match_the_marginal():
-    """20000 paths of dx = theta_t (mu - x) ds + sigma_t dw, 100 Euler-Maruyama sub-steps per
+    """10000 paths of dx = theta_t (mu - x) ds + sigma_t dw, 100 Euler-Maruyama sub-steps per
     step: mean and variance at t = 5 and t = T = 10 within 4 standard errors (+ the 1e-3 bias
     of the scheme)."""
     p = IRSDE(10)
     gen = torch.Generator().manual_seed(0)
-    x0, mu, n = 0.8, 0.2, 20000
+    x0, mu, n = 0.8, 0.2, 10000
     x = torch.full((n,), x0, dtype=torch.float64)
     for t in range(1, 11):
         h = p.dt / 100

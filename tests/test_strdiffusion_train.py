@@ -84,7 +84,7 @@ def test_each_loss_falls(emoji16):
         losses = objective.losses(train_now, batch, t, noise_s, noise_x)
         parts = {n: losses[n] for n in ("structure", "texture") if n in losses}
         parts["discriminator"] = objective.discriminator_loss(losses)
-        history.append({n: float(v) for n, v in parts.items()})
+        history.append({n: float(v.detach()) for n, v in parts.items()})
         for name, loss in parts.items():
             adam[name].zero_grad()
             loss.backward()
