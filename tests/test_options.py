@@ -70,6 +70,8 @@ DEFAULTS = {
     "lama": {},
     "realfill": {"steps": 200, "eta": None, "fit_steps": 400, "fit_batch": 4, "rank": 8,
                  "alpha": 16.0, "dropout": 0.1, "full_mask_proba": 0.1, "adapter": None},
+    "strdiffusion": {"T": 100, "jump": 2, "re": 2, "u_min": 4, "u_max": 25, "early": 0.4,
+                     "guidance": True, "resampling": "adaptive", "accept": "lower"},
 }  # fmt: skip
 
 
@@ -204,7 +206,7 @@ def test_needs_and_cost_of_every_method() -> None:
     assert costs["feedforward"] == {"network_evaluations": 1}
     assert costs["realfill"] == {"network_evaluations": 200}
     kinds = {"inpaint-ddpm": "conditional-diffusion", "feedforward": "feedforward",
-             "realfill": "conditional-diffusion"}  # fmt: skip
+             "realfill": "conditional-diffusion", "strdiffusion": "bundle"}  # fmt: skip
     kinds.update(dict.fromkeys(("context-encoder", "glcic", "pconv"), "feedforward"))
     kinds.update({name: "feedforward" for name in ("deepfill-v1", "deepfill-v2", "lama")})
     for name, cls in METHODS.items():

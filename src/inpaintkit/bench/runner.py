@@ -379,9 +379,12 @@ def _log_plan(say: Log, specs, masks, data, size, planned, todo, config) -> None
     )
     for spec in specs:
         cost = spec.cost()
+        high = cost["network_evaluations"]  # an adaptive method's fewest, when it varies:
+        low = spec.method_class().cost(spec.parsed()).get("network_evaluations_min", high)
         extra = (
-            f"{cost['network_evaluations']} NFE, {cost['undo_steps']} undo steps per batch"
-            if cost["network_evaluations"]
+            f"{f'{low} to ' if low != high else ''}{high} NFE, {cost['undo_steps']} undo steps "
+            "per batch"
+            if high
             else "no network"
         )
         fields = {f.name for f in dataclasses.fields(spec.method_class().Options)}

@@ -29,6 +29,8 @@ def report_dry_run(
         return
     cost = inpainter.cost(inpainter.options)
     nfe = cost["network_evaluations"]
+    low = cost.get("network_evaluations_min", nfe)  # adaptive methods: a range
+    span = f"{low} to {nfe}" if low != nfe else f"{nfe}"
     knobs = ", ".join(f"{k}={v}" for k, v in asdict(inpainter.options).items() if v is not None)
     batches = sum(-(-count // batch_size) for count in sizes.values())
     batch = min(max(sizes.values(), default=1), batch_size)
@@ -41,25 +43,27 @@ def report_dry_run(
     per_eval = sorted(timings)[len(timings) // 2]
     threads = thread_report()  # the run's own settings: timed in this process, policy applied
     total = per_eval * nfe * batches
+    least = per_eval * low * batches
     if budget is not None:
         walk = ", ".join(
             f"{name}={getattr(inpainter.options, name)}"
-            for name in ("steps", "jump_length", "resamplings")
+            for name in ("steps", "jump_length", "resamplings", "u_max", "resampling")
             if hasattr(inpainter.options, name)
         )
         typer.echo(
             f"budget: {budget} network evaluations per batch -> {walk or 'as is'} "
-            f"({nfe} network evaluations)"
+            f"({span} network evaluations)"
         )
     model = inpainter.model
     size = model.image_size
     typer.echo(
         f"model: {model.source} ({model.kind}, {model.num_parameters() / 1e6:.1f}M parameters, "
         f"{f'{size}x{size}' if size else 'any size'})\n"
-        f"schedule: {knobs or 'no options'}: {nfe} network "
+        f"schedule: {knobs or 'no options'}: {span} network "
         f"evaluations and {cost.get('undo_steps', 0)} undo steps per batch\n"
         f"work: {rows} output(s) in {batches} batch(es) of up to {batch_size}\n"
-        f"estimated time on this machine: {_duration(total)} "
+        f"estimated time on this machine: "
+        f"{_duration(least) + ' to ' if low != nfe else ''}{_duration(total)} "
         f"({per_eval * 1000:.0f} ms per evaluation at batch {batch}, {width}x{height})\n"
         f"threads: {threads['threads']} ({threads['source']}; "
         f"OMP_WAIT_POLICY={threads['wait_policy'] or 'unset'})"

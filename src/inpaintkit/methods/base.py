@@ -97,7 +97,9 @@ class Method:
     @classmethod
     def cost(cls, options: Any) -> dict[str, int]:
         """The work of one batch: {"network_evaluations": n, ...} (diffusion walks add
-        "undo_steps"); 0 network evaluations for methods without a network."""
+        "undo_steps"; a method whose work varies gives its most as "network_evaluations" and
+        its fewest as "network_evaluations_min"); 0 network evaluations for methods without a
+        network."""
         return {"network_evaluations": 0}
 
     @classmethod
@@ -158,9 +160,10 @@ class Method:
         "RePaint on a short schedule (steps=30, jump_length=5, resamplings=9; 230 NFE)"."""
         headline = getattr(cls.Options, "HEADLINE", ())
         parts = [describe_defaults(cls.Options, headline)] if headline else []
-        nfe = cls.cost(cls.Options()).get("network_evaluations", 0)
+        cost = cls.cost(cls.Options())
+        nfe, low = cost.get("network_evaluations", 0), cost.get("network_evaluations_min")
         if nfe:
-            parts.append(f"{nfe} NFE")
+            parts.append(f"{low}-{nfe} NFE" if low is not None and low != nfe else f"{nfe} NFE")
         return f"{cls.summary} ({'; '.join(parts)})" if parts else cls.summary
 
 

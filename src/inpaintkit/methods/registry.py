@@ -23,6 +23,7 @@ from .feedforward import (
     PartialConvMethod,
 )
 from .realfill import RealFill
+from .strdiffusion import StrDiffusion
 
 # RePaint and its Table 4 ablation, the fast samplers (about 230 NFE), the generic methods of
 # the other model kinds (a conditional diffusion model, a feed-forward generator), then the survey's
@@ -47,6 +48,7 @@ _ALL: tuple[type[Method], ...] = (
     PDEDiffusion,
     Exemplar,
     RealFill,  # reference-driven (a fit step; wave 2)
+    StrDiffusion,
 )
 METHODS: dict[str, type] = {cls.name: cls for cls in _ALL}
 """Method name -> class (tests may register fakes here)."""

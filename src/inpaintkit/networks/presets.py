@@ -7,7 +7,8 @@ A preset fixes everything about a model that a checkpoint must reproduce, for on
 - :class:`ConditionalPreset` (kind "conditional-diffusion"): the same, with a UNet whose input is
   cat(x_t [C], hole [1], masked image [C]) -- 2C + 1 channels, Stable Diffusion inpainting's order;
 - :class:`GeneratorPreset` (kind "feedforward"): a generator and its discriminators, each a network
-  class name plus its config (built by ``inpaintkit.networks.build_network``).
+  class name plus its config (built by ``inpaintkit.networks.build_network``);
+- :class:`BundlePreset` (kind "bundle"): several named networks and a process config of their own.
 
 Training knobs (steps, batch, learning rate, loss weights...) live in ``inpaintkit.train``.
 """
@@ -21,7 +22,7 @@ from diffusers import UNet2DModel
 
 from ..diffusion.schedules import BETA_SCHEDULES
 from ..errors import InpaintkitError
-from .survey_presets import SURVEY_PRESETS
+from .survey_presets import STRDIFFUSION32_NETWORKS, SURVEY_PRESETS
 
 
 @dataclass(frozen=True)
@@ -216,11 +217,50 @@ class GeneratorPreset:
         return cls(**data)
 
 
-AnyPreset = Preset | ConditionalPreset | GeneratorPreset
+@dataclass(frozen=True)
+class BundlePreset:
+    """Several named networks and a process config of their own (model kind "bundle", e.g.
+    StrDiffusion's structure and texture networks and discriminator).
+
+    resolution: training image side in pixels. networks: name -> {"class": ..., "config": ...}
+    (built by ``inpaintkit.networks.build_network``). process: the JSON-able process config the
+    model is saved with (its objective and method read it). channels: image channels C.
+    """
+
+    name: str
+    resolution: int
+    networks: dict
+    process: dict = field(default_factory=dict)
+    channels: int = 3
+    notes: str = field(default="", compare=False)
+
+    kind: ClassVar[str] = "bundle"
+
+    def __post_init__(self) -> None:
+        if not self.networks:
+            raise InpaintkitError(f"preset {self.name!r}: a bundle needs at least one network")
+        for role, spec in self.networks.items():
+            if not (isinstance(spec, dict) and isinstance(spec.get("class"), str)):
+                raise InpaintkitError(
+                    f"preset {self.name!r}: network {role!r} must be {{'class': name, "
+                    f"'config': {{...}}}}, got {spec!r}"
+                )
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able dict with "kind"."""
+        return {"kind": self.kind, **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> BundlePreset:
+        return cls(**{k: v for k, v in data.items() if k != "kind"})
+
+
+AnyPreset = Preset | ConditionalPreset | GeneratorPreset | BundlePreset
 _CLASSES = {
     "prior": Preset,
     "conditional-diffusion": ConditionalPreset,
     "feedforward": GeneratorPreset,
+    "bundle": BundlePreset,
 }
 
 
@@ -315,6 +355,24 @@ PRESETS: dict[str, AnyPreset] = {
             notes="a small encoder-decoder and one PatchGAN: a feed-forward fixture",
         ),
         *(GeneratorPreset(**spec) for spec in SURVEY_PRESETS),
+        BundlePreset(
+            name="strdiffusion32",
+            resolution=32,
+            networks=STRDIFFUSION32_NETWORKS,
+            process={
+                "method": "strdiffusion",
+                "image_size": 32,
+                "num_steps": 100,
+                "max_sigma": 30 / 255,
+                "eps": 0.005,
+                "schedule": "cosine",
+                "canny_sigma": 3 * 32 / 256,
+            },
+            notes=(
+                "StrDiffusion at 32x32: structure and texture IR-SDE UNets (width 16, depth 3) "
+                "and a DDGAN-style time discriminator; T = 100, lambda = 30/255, eps = 0.005"
+            ),
+        ),
     )
 }
 

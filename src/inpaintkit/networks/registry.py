@@ -143,6 +143,8 @@ BUILTIN_MODULES = (
     "deepfill_v1",
     "deepfill_v2",
     "lama",
+    "irsde_unet",  # StrDiffusion
+    "time_discriminator",  # StrDiffusion
 )
 """Modules of this package whose classes register themselves (imported on first use)."""
 

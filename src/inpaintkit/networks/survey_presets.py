@@ -124,3 +124,26 @@ SURVEY_PRESETS: tuple[dict, ...] = (
         ),
     ),
 )
+
+STRDIFFUSION32_NETWORKS = {
+    "structure": {
+        "class": "IRSDEUNet",
+        "config": {"channels": 1, "width": 16, "depth": 3, "blocks": 2, "attention_from": 1},
+    },
+    "texture": {
+        "class": "IRSDEUNet",
+        "config": {
+            "channels": 3,
+            "width": 16,
+            "depth": 3,
+            "blocks": 2,
+            "attention_from": 1,
+            "guide_channels": 1,
+        },
+    },
+    "discriminator": {
+        "class": "TimeDiscriminator",
+        "config": {"in_channels": 4, "width": 12, "time_dim": 128},
+    },
+}
+"""StrDiffusion's three networks at 32x32 (see ``networks.irsde_unet``, ``.time_discriminator``)."""

@@ -6,6 +6,8 @@
 - "context-encoder", "glcic", "pconv": the survey's Context Encoders, GLCIC (three phases) and
   partial-convolution U-Net, each with its paper's losses (:mod:`.context_encoder`,
   :mod:`.glcic`, :mod:`.partial_conv`; shared parts in :mod:`.feedforward_base`).
+- "strdiffusion": StrDiffusion's structure and texture networks and discriminator
+  (:mod:`.strdiffusion`).
 
 Each takes a preset of the matching kind (``inpaintkit.networks.presets``) and a dict of its own
 options (``TrainConfig.objective_options``).
@@ -28,6 +30,7 @@ OBJECTIVES: dict[str, str] = {
     "deepfill-v1": "deepfill:DeepFillV1",
     "deepfill-v2": "deepfill:DeepFillV2",
     "lama": "lama:LaMa",
+    "strdiffusion": "strdiffusion:StrDiffusion",
 }
 """Objective name -> "module:class" in this package (imported on use)."""
 
@@ -35,6 +38,7 @@ OBJECTIVE_FOR_KIND = {
     "prior": "ddpm-prior",
     "conditional-diffusion": "conditional-ddpm",
     "feedforward": "adversarial",
+    "bundle": "strdiffusion",
 }
 """The default objective for a preset of each model kind."""
 
