@@ -1,5 +1,6 @@
-"""The survey's CNN presets (kind "feedforward"): Context Encoders, GLCIC, partial convolutions,
-DeepFill v1 and v2 and LaMa, each scaled down to 32x32 emoji (their networks' docstrings say how).
+"""Presets of the wave-2 systems: the survey's CNNs (kind "feedforward": Context Encoders, GLCIC,
+partial convolutions, DeepFill v1 and v2, LaMa, each scaled down to 32x32 emoji; their networks'
+docstrings say how) and StrDiffusion's three networks (``STRDIFFUSION32_NETWORKS``).
 ``presets.PRESETS`` builds a ``GeneratorPreset`` of each (keyword arguments here)."""
 
 from __future__ import annotations
