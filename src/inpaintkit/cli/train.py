@@ -22,7 +22,8 @@ def train(
     objective: Annotated[
         str | None,
         typer.Option(
-            help="ddpm-prior | conditional-ddpm | adversarial (default: by the preset's kind)."
+            help="ddpm-prior | conditional-ddpm | adversarial | strdiffusion (default: by the "
+            "preset's kind)."
         ),
     ] = None,
     steps: Annotated[int, typer.Option(help="Total optimizer steps.")] = 10_000,
