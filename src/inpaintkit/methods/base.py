@@ -92,6 +92,7 @@ class Method:
     Options: ClassVar[type] = Options
     needs: ClassVar[Needs] = Needs(None)
     default_model: ClassVar[str | None] = None
+    recipe: ClassVar[str] = ""  # the command that trains default_model (named when it is missing)
     image_size: int | None = None
 
     @classmethod
@@ -121,6 +122,17 @@ class Method:
         if model is not None:
             return model
         if cls.default_model is not None:
+            from .. import models  # looked up per call: tests may swap embedded_models
+
+            if cls.recipe and cls.default_model not in models.embedded_models():
+                name = cls.default_model
+                raise InpaintkitError(
+                    f"method {cls.name}: its model {name!r} is not installed (no "
+                    f"models/weights/{name}.safetensors in this inpaintkit). Train it with "
+                    f"`{cls.recipe} --out runs/{name}`, export it with `inpaintkit export "
+                    f"runs/{name} {name}.safetensors`, then pass --model {name}.safetensors "
+                    f"(or any {cls.needs.model_kind} model with --model FILE)"
+                )
             return cls.default_model
         if cls.needs.model_kind == "prior":
             return "default"

@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ...errors import InpaintkitError
-from ...models import embedded_models
 from ...networks import network_spec
 from .generator import FeedForward
 
@@ -30,21 +29,9 @@ class SurveyFeedForward(FeedForward):
     preset: ClassVar[str] = ""
     objective: ClassVar[str] = ""
 
-    @classmethod
-    def model_spec(cls, model: object | None) -> object:
-        """``model``, or the default embedded model when it is installed; otherwise an
-        InpaintkitError saying how to train one and pass it with --model."""
-        if model is not None:
-            return model
-        if cls.default_model in embedded_models():
-            return cls.default_model
-        raise InpaintkitError(
-            f"method {cls.name}: its model {cls.default_model!r} is not installed (no "
-            f"models/weights/{cls.default_model}.safetensors in this inpaintkit). Train one: "
-            f"inpaintkit train emoji --preset {cls.preset} --objective {cls.objective} "
-            f"--out runs/{cls.name}; inpaintkit export runs/{cls.name} {cls.name}.safetensors; "
-            f"then pass --model {cls.name}.safetensors"
-        )
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.recipe = f"inpaintkit train emoji --preset {cls.preset} --objective {cls.objective}"
 
     def __init__(self, options=None, *, model=None, device="cpu", class_label=None,
                  progress=True) -> None:  # fmt: skip

@@ -27,7 +27,6 @@ from typing import ClassVar
 
 import torch
 
-from ...errors import InpaintkitError
 from ..base import Callback
 from .generator import FeedForward
 
@@ -38,29 +37,11 @@ COMMON = "--threads 1 -o warmup_steps=100 -o ema_decay=0.995"
 
 class _SurveyNetwork(FeedForward):
     """A FeedForward method whose default model is an embedded model (``default_model``) that
-    may not be installed yet; ``recipe`` is the command that trains it."""
+    may not be installed yet; ``recipe`` is the command that trains it (Method.model_spec names
+    it when the model is missing)."""
 
     objective: ClassVar[str] = ""
     recipe: ClassVar[str] = ""
-
-    @classmethod
-    def model_spec(cls, model: object | None) -> object:
-        """``model``, or the embedded ``default_model``; InpaintkitError when that is not
-        installed, saying how to train and export it and that ``--model FILE`` runs another."""
-        if model is not None:
-            return model
-        from ...models import embedded_models
-
-        if cls.default_model not in embedded_models():
-            raise InpaintkitError(
-                f"method {cls.name}: its model {cls.default_model!r} is not installed (no "
-                f"{cls.default_model}.safetensors among the embedded models). Train it with "
-                f"`{cls.recipe} --out runs/{cls.default_model}`, export it with `inpaintkit "
-                f"export runs/{cls.default_model} {cls.default_model}.safetensors`, then run "
-                f"--model {cls.default_model}.safetensors (or give any {cls.name} export with "
-                "--model FILE)"
-            )
-        return cls.default_model
 
 
 class DeepFillV1(_SurveyNetwork):
