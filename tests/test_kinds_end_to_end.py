@@ -230,7 +230,7 @@ def test_trajectory_with_crops_gets_one_gif_per_crop(trained, pictures, tmp_path
             assert gif.n_frames == 3 and gif.size == (32, 32)  # a frame per step, the crop
 
 
-def test_wrong_kind_and_missing_model_are_refused_clearly(trained, pictures):
+def test_wrong_kind_and_missing_model_are_refused_clearly(trained, pictures, monkeypatch):
     feedforward, conditional = (trained[p]["model"] for p in KINDS)
     base = ["inpaint", pictures["small"], "--mask", pictures["small_hole"], "--dry-run"]
     result = _run(*base, "--method", "feedforward", "--model", conditional)
@@ -243,8 +243,13 @@ def test_wrong_kind_and_missing_model_are_refused_clearly(trained, pictures):
     result = _run(*base, "--method", "feedforward")
     assert result.exit_code != 0
     assert "method feedforward needs a feedforward model: --model FILE" in result.output
-    with pytest.raises(InpaintkitError, match="needs a conditional-diffusion model: --model"):
-        build_method("inpaint-ddpm")
+    import inpaintkit.models
+
+    monkeypatch.setattr(inpaintkit.models, "embedded_models", lambda: [])
+    for name in ("inpaint-ddpm", "realfill"):  # their default model, when not installed
+        with pytest.raises(InpaintkitError, match="'inpaint32' is not installed") as err:
+            build_method(name)
+        assert "--preset inpaint32 --objective conditional-ddpm" in str(err.value)
     with pytest.raises(InpaintkitError, match="is a prior model"):
         build_method("inpaint-ddpm", model="default")
 

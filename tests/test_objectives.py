@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from resume_support import assert_same_state, logged_losses, straight_and_resumed
 from torch import nn
 
 from inpaintkit.data.folder import ImageFolderDataset
@@ -16,7 +17,7 @@ from inpaintkit.data.holed import HoledDataset
 from inpaintkit.errors import InpaintkitError
 from inpaintkit.masks import get_holes
 from inpaintkit.networks.presets import ConditionalPreset, GeneratorPreset, Preset
-from inpaintkit.train.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint
+from inpaintkit.train.checkpoint import latest_checkpoint, load_checkpoint
 from inpaintkit.train.config import TrainConfig
 from inpaintkit.train.loop import train
 from inpaintkit.train.objectives import make_objective, objective_class
@@ -169,30 +170,14 @@ def test_resume_is_bitwise_identical(tmp_path, emoji16, name):
     """8 steps straight == 4 steps, kill, resume, 4 more: every network, EMA and optimizer state
     and the logged losses equal bit for bit (dropout 0.1 and seeded holes exercise every RNG)."""
     config = config_for(name, steps=8, checkpoint_every=4)
-    straight = train(config, emoji16, tmp_path / "a", objective=new_objective(config))
-    train(config, emoji16, tmp_path / "b", objective=new_objective(config))
-    for step, path in list_checkpoints(tmp_path / "b" / "ckpt"):
-        if step > 4:
-            path.unlink()
-    resumed = train(config, emoji16, tmp_path / "b", resume=True, objective=new_objective(config))
-    a, b = load_checkpoint(straight), load_checkpoint(resumed)
+
+    def run(out, resume):
+        return train(config, emoji16, out, resume=resume, objective=new_objective(config))
+
+    a, b = straight_and_resumed(run, tmp_path, kill_after=4)
     assert a["step"] == b["step"] == 8
-
-    def flat(tree, prefix=""):
-        if isinstance(tree, torch.Tensor):
-            yield prefix, tree
-        elif isinstance(tree, dict):
-            for key, value in tree.items():
-                yield from flat(value, f"{prefix}/{key}")
-
-    for key in ("model", "ema", "optimizer", "rng"):
-        left, right = dict(flat(a[key])), dict(flat(b[key]))
-        assert left.keys() == right.keys() and left
-        for path, tensor in left.items():
-            assert torch.equal(tensor, right[path]), (key, path)
-    log_a = (tmp_path / "a" / "log.csv").read_text().splitlines()
-    log_b = (tmp_path / "b" / "log.csv").read_text().splitlines()
-    assert [row.split(",")[:-3] for row in log_a] == [row.split(",")[:-3] for row in log_b]
+    assert_same_state(a, b)
+    assert logged_losses(tmp_path / "a") == logged_losses(tmp_path / "b")
 
 
 def test_adversarial_checkpoint_layout_and_previews(tmp_path, emoji16):

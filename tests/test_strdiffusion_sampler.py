@@ -205,6 +205,6 @@ def test_without_its_weights_the_default_model_says_how_to_train_it(monkeypatch)
     with pytest.raises(InpaintkitError) as error:
         build_method("strdiffusion")
     text = str(error.value)
-    assert "default model 'strdiffusion32' is not installed" in text
+    assert "its model 'strdiffusion32' is not installed" in text
     assert re.search(r"inpaintkit train emoji --preset strdiffusion32 --objective strdiffusion",
                      text) and "--model" in text  # fmt: skip

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from resume_support import assert_same_state, logged_losses, straight_and_resumed
 from typer.testing import CliRunner
 
 from inpaintkit.cli import app
@@ -16,7 +17,6 @@ from inpaintkit.data.folder import ImageFolderDataset
 from inpaintkit.errors import InpaintkitError
 from inpaintkit.models import BundleModel, load_model
 from inpaintkit.networks.presets import BundlePreset, get_preset
-from inpaintkit.train.checkpoint import list_checkpoints, load_checkpoint
 from inpaintkit.train.config import TrainConfig
 from inpaintkit.train.export import export_model
 from inpaintkit.train.loop import train
@@ -102,31 +102,12 @@ def test_resume_is_bitwise_identical_and_exports_a_bundle(tmp_path, emoji16):
     """8 steps straight == 4 steps, kill, resume, 4 more (networks, EMAs, optimizers, RNG,
     logged losses); the export loads as a bundle model the method runs."""
     cfg = config()
-    straight = train(cfg, emoji16, tmp_path / "a")
-    train(cfg, emoji16, tmp_path / "b")
-    for step, path in list_checkpoints(tmp_path / "b" / "ckpt"):
-        if step > 4:
-            path.unlink()
-    resumed = train(cfg, emoji16, tmp_path / "b", resume=True)
-    a, b = load_checkpoint(straight), load_checkpoint(resumed)
-
-    def flat(tree, prefix=""):
-        if isinstance(tree, torch.Tensor):
-            yield prefix, tree
-        elif isinstance(tree, dict):
-            for key, value in tree.items():
-                yield from flat(value, f"{prefix}/{key}")
-
-    for key in ("model", "ema", "optimizer", "rng"):
-        left, right = dict(flat(a[key])), dict(flat(b[key]))
-        assert left.keys() == right.keys() and left
-        for path, tensor in left.items():
-            assert torch.equal(tensor, right[path]), (key, path)
+    a, b = straight_and_resumed(
+        lambda out, resume: train(cfg, emoji16, out, resume=resume), tmp_path, kill_after=4
+    )
+    assert_same_state(a, b)
     assert set(a["ema"]) == {"structure", "texture"}  # the discriminator keeps no EMA
-    logs = [(tmp_path / run / "log.csv").read_text().splitlines() for run in "ab"]
-    assert [[r.split(",")[:-3] for r in log] for log in logs[:1]] == [
-        [r.split(",")[:-3] for r in log] for log in logs[1:]
-    ]
+    assert logged_losses(tmp_path / "a") == logged_losses(tmp_path / "b")
 
     model = load_model(str(export_model(tmp_path / "a", tmp_path / "m.safetensors")))
     assert isinstance(model, BundleModel) and model.kind == "bundle"

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from resume_support import assert_same_state, logged_losses, straight_and_resumed
 from torch import nn
 from typer.testing import CliRunner
 
@@ -29,7 +30,6 @@ from inpaintkit.networks.context_encoder import ChannelWiseFC
 from inpaintkit.networks.glcic import crop_patches, local_boxes
 from inpaintkit.networks.partial_conv import PartialConv2d
 from inpaintkit.networks.presets import GeneratorPreset, get_preset
-from inpaintkit.train.checkpoint import list_checkpoints, load_checkpoint
 from inpaintkit.train.config import TrainConfig
 from inpaintkit.train.export import export_model
 from inpaintkit.train.loop import train
@@ -289,35 +289,18 @@ def test_resume_is_exact(tmp_path, objective):
     config = config_for(objective, steps=8, checkpoint_every=3, objective_options={
         "holes": "thick+medium", **({"phase1": 0.25, "phase2": 0.25} if objective == "glcic"
                                     else {})})  # fmt: skip
-    straight = train(config, data, tmp_path / "a")
-    train(config, data, tmp_path / "b")
-    for step, path in list_checkpoints(tmp_path / "b" / "ckpt"):
-        if step > 3:
-            path.unlink()
-    resumed = train(config, data, tmp_path / "b", resume=True)
-    a, b = load_checkpoint(straight), load_checkpoint(resumed)
-
-    def flat(tree, prefix=""):
-        if isinstance(tree, torch.Tensor):
-            yield prefix, tree
-        elif isinstance(tree, dict):
-            for key, value in tree.items():
-                yield from flat(value, f"{prefix}/{key}")
-
-    for key in ("model", "ema", "optimizer"):
-        left, right = dict(flat(a[key])), dict(flat(b[key]))
-        assert left.keys() == right.keys() and left
-        assert all(torch.equal(left[k], right[k]) for k in left), key
+    a, b = straight_and_resumed(
+        lambda out, resume: train(config, data, out, resume=resume), tmp_path, kill_after=3
+    )
+    assert_same_state(a, b, ("model", "ema", "optimizer"))
     assert a.get("objective") == b.get("objective")
     if objective == "glcic":
         assert a["objective"] == {"steps_done": 8}
         assert read_log(tmp_path / "b")["phase"].tolist() == [1, 1, 2, 2, 3, 3, 3, 3]
-    log_a = (tmp_path / "a" / "log.csv").read_text().splitlines()
-    log_b = (tmp_path / "b" / "log.csv").read_text().splitlines()
     # every loss column (the lr column is left out, as in test_objectives: a network that does
     # not step in a window, GLCIC's generator in phase 2, logs the lr it last used, which a
     # resumed loop does not know)
-    assert [r.split(",")[:-3] for r in log_a] == [r.split(",")[:-3] for r in log_b]
+    assert logged_losses(tmp_path / "a") == logged_losses(tmp_path / "b")
 
 
 def test_options_are_checked():

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from resume_support import assert_same_state, straight_and_resumed
 
 from inpaintkit.data.folder import ImageFolderDataset
 from inpaintkit.errors import InpaintkitError
 from inpaintkit.networks.presets import GeneratorPreset, get_preset
-from inpaintkit.train.checkpoint import list_checkpoints, load_checkpoint
 from inpaintkit.train.config import TrainConfig
 from inpaintkit.train.export import checkpoint_model
 from inpaintkit.train.loop import train
@@ -107,27 +107,11 @@ def test_resume_is_exact(tmp_path, emoji16, name):
     tensor equal bit for bit (the gradient penalty's mixing draws, the holes and the sketch
     come from checkpointed or seeded streams)."""
     config = config_for(name)
-    straight = train(config, emoji16, tmp_path / "a")
-    train(config, emoji16, tmp_path / "b")
-    for step, path in list_checkpoints(tmp_path / "b" / "ckpt"):
-        if step > 2:
-            path.unlink()
-    resumed = train(config, emoji16, tmp_path / "b", resume=True)
-    a, b = load_checkpoint(straight), load_checkpoint(resumed)
+    a, b = straight_and_resumed(
+        lambda out, resume: train(config, emoji16, out, resume=resume), tmp_path, kill_after=2
+    )
     assert a["step"] == b["step"] == 4
-
-    def flat(tree, prefix=""):
-        if isinstance(tree, torch.Tensor):
-            yield prefix, tree
-        elif isinstance(tree, dict):
-            for key, value in tree.items():
-                yield from flat(value, f"{prefix}/{key}")
-
-    for key in ("model", "ema", "optimizer", "rng"):
-        left, right = dict(flat(a[key])), dict(flat(b[key]))
-        assert left.keys() == right.keys() and left
-        for path, tensor in left.items():
-            assert torch.equal(tensor, right[path]), (key, path)
+    assert_same_state(a, b)
 
 
 def test_objective_checks_and_options():

@@ -39,11 +39,6 @@ from ..options import OptionError, Options, option
 from .base import Callback, Method, Needs
 
 NETWORKS = ("structure", "texture", "discriminator")
-TRAIN_HINT = (
-    "train one: inpaintkit train emoji --preset strdiffusion32 --objective strdiffusion "
-    "--out runs/strdiffusion32, then inpaintkit export runs/strdiffusion32 "
-    "strdiffusion32.safetensors, and pass --model strdiffusion32.safetensors"
-)
 
 
 @dataclass(frozen=True)
@@ -92,6 +87,11 @@ class StrDiffusion(Method):
     Options = StrDiffusionOptions
     needs = Needs("bundle")
     default_model = "strdiffusion32"
+    recipe = (
+        "inpaintkit train emoji --preset strdiffusion32 --objective strdiffusion --steps 20000 "
+        "--batch-size 16 --lr 2e-4 --holes lama-mixed:3+half+expand+sr2x+altlines "
+        "-o warmup_steps=500"
+    )
 
     @classmethod
     def cost(cls, options: StrDiffusionOptions) -> dict[str, int]:
@@ -125,21 +125,6 @@ class StrDiffusion(Method):
             f"a budget of {budget} network evaluations is below the cheapest StrDiffusion run "
             f"at T={options.T} ({cheapest} without resampling); lower T"
         )
-
-    @classmethod
-    def model_spec(cls, model: object | None) -> object:
-        """``model``, or the embedded "strdiffusion32" when it is installed; otherwise an
-        InpaintkitError saying how to train one."""
-        if model is not None:
-            return model
-        from ..models import embedded_models
-
-        if cls.default_model not in embedded_models():
-            raise InpaintkitError(
-                f"method {cls.name}: its default model {cls.default_model!r} is not installed "
-                f"(its weights are not shipped yet); {TRAIN_HINT}"
-            )
-        return cls.default_model
 
     @classmethod
     def resolve_model(cls, model: object | None, device: str | torch.device = "cpu"):

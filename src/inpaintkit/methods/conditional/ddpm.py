@@ -76,15 +76,25 @@ class InpaintDDPM(SamplingMethod):
     """DDPM/DDIM sampling of a conditional inpainting diffusion model (see the module docstring).
 
     options: :class:`InpaintDDPMOptions`. model: a ConditionalDiffusionModel or a load_model
-    spec (required: no default model). device: where a spec is loaded. class_label: for
+    spec; None runs the embedded "inpaint32". device: where a spec is loaded. class_label: for
     class-conditional networks. progress: a progress bar per batch.
     Same seed, same bytes: all noise comes from the per-row generators.
     """
 
     name = "inpaint-ddpm"
-    summary = "a conditional inpainting diffusion model, DDPM or DDIM steps (needs --model)"
+    summary = (
+        "a conditional inpainting diffusion model, DDPM or DDIM steps (default model inpaint32)"
+    )
     Options = InpaintDDPMOptions
     needs = Needs("conditional-diffusion")
+    default_model: ClassVar[str | None] = "inpaint32"
+    recipe = (
+        "inpaintkit train emoji:google+twitter:fit --preset inpaint32 --objective "
+        "conditional-ddpm --holes rectangles+thin+medium+thick+wide+narrow+sr2x+altlines+half+"
+        "expand --steps 1500 --batch-size 32 --lr 2e-4 -o init_from=emoji32-v2 "
+        "-o augment=hflip=0.5,hue=0.5,saturation=0.15,colour_p=0.25 -o warmup_steps=100 "
+        "-o mixed_precision=bf16"
+    )
 
     @classmethod
     def cost(cls, options: InpaintDDPMOptions) -> dict[str, int]:

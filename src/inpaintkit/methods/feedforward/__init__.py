@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from .generator import FeedForward, FeedForwardOptions
-from .survey_a import ContextEncoderMethod, GLCICMethod, PartialConvMethod, SurveyFeedForward
-from .survey_b import DeepFillV1, DeepFillV2, LaMa
+from .survey import (
+    ContextEncoderMethod,
+    DeepFillV1,
+    DeepFillV2,
+    GLCICMethod,
+    LaMa,
+    PartialConvMethod,
+    SurveyNetwork,
+)
 
 __all__ = [
     "ContextEncoderMethod",
@@ -15,5 +22,5 @@ __all__ = [
     "GLCICMethod",
     "LaMa",
     "PartialConvMethod",
-    "SurveyFeedForward",
+    "SurveyNetwork",
 ]

@@ -103,6 +103,7 @@ class RealFill(ReferenceMethod):
     Options = RealFillOptions
     needs = Needs("conditional-diffusion", references=True)
     default_model: ClassVar[str | None] = DEFAULT_MODEL
+    recipe = InpaintDDPM.recipe
 
     @classmethod
     def cost(cls, options: RealFillOptions) -> dict[str, int]:
@@ -122,18 +123,8 @@ class RealFill(ReferenceMethod):
     @classmethod
     def resolve_model(cls, model: object | None, device: str | torch.device = "cpu") -> object:
         """A loaded conditional-diffusion model, or the Stable Diffusion backend for a pipeline
-        folder. Without a model: "inpaint32", with a clear error while it is not shipped."""
-        if model is None:
-            from ...models.loading import embedded_models
-
-            if DEFAULT_MODEL not in embedded_models():
-                raise InpaintkitError(
-                    f"method realfill runs the conditional model {DEFAULT_MODEL!r} by default, "
-                    "which is not installed yet: train it (inpaintkit train emoji --preset "
-                    "inpaint32 --objective conditional-ddpm -o init_from=emoji32), export it, "
-                    "and pass --model FILE; or pass a conditional-diffusion model or a "
-                    "StableDiffusionInpaintPipeline folder with --model"
-                )
+        folder. Without a model: "inpaint32" (Method.model_spec names ``recipe`` when it is missing;
+        --model also takes a StableDiffusionInpaintPipeline folder)."""
         if is_pipeline_folder(model):
             from .sd import StableDiffusionBackend
 
