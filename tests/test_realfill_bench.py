@@ -4,16 +4,19 @@ models (no numbers from random weights are reported anywhere), and the photo sce
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
 from inpaintkit.bench.realbench import main, summarize
 from inpaintkit.bench.realbench_scenes import emoji_scenes, photo_scenes
 from inpaintkit.data.emoji import EMOJI_VERSION
+from inpaintkit.errors import InpaintkitError
 from inpaintkit.models import DiffusionModel, save_model
 from inpaintkit.models.spec import DiffusionConfig
 
@@ -95,12 +98,13 @@ def test_realbench_runs_two_emoji_scenes_end_to_end(tmp_path, monkeypatch, capsy
     monkeypatch.setenv("INPAINTKIT_CACHE", str(fake_emoji_cache(tmp_path / "cache")))
     conditional, prior = _tiny_models(tmp_path)
     out = tmp_path / "out"
-    main([
+    args = [
         "--model", str(conditional), "--out", str(out), "--emoji", "2", "--photos", "0",
         "--samples", "2", "--prior", str(prior),
         "--baselines", "telea,repaint:steps=2,jump_length=1,resamplings=1",
         "-o", "steps=2", "-o", "fit_steps=2", "-o", "fit_batch=2", "-o", "precision=fp32",
-    ])  # fmt: skip
+    ]  # fmt: skip
+    main(args)
     rows = list(csv.DictReader(open(out / "results.csv")))
     methods = ["realfill", "realfill-avg", "base", "base-avg", "telea",
                "repaint:steps=2,jump_length=1,resamplings=1"]  # fmt: skip
@@ -115,6 +119,20 @@ def test_realbench_runs_two_emoji_scenes_end_to_end(tmp_path, monkeypatch, capsy
     grids = sorted(p.name for p in (out / "scenes").iterdir())
     assert len(grids) == 2 and all(g.startswith(("emoji-1f44b-", "emoji-1f44c-")) for g in grids)
     assert "[2/2]" in capsys.readouterr().out
+    # a kill while writing the second scene: a rerun redoes that scene only, to the same bytes
+    first, second = (out / "scenes.jsonl").read_text().splitlines()
+    (out / "scenes.jsonl").write_text(first + "\n" + second[: len(second) // 2])
+    table = (out / "results.csv").read_text()
+    main(args)
+    printed = capsys.readouterr().out
+    assert "[1/2]" not in printed and "[2/2]" in printed
+    strip = [{k: v for k, v in r.items() if k not in ("seconds", "fit_seconds")}
+             for r in csv.DictReader(io.StringIO(table))]  # fmt: skip
+    again = [{k: v for k, v in r.items() if k not in ("seconds", "fit_seconds")}
+             for r in csv.DictReader(open(out / "results.csv"))]  # fmt: skip
+    assert again == strip
+    with pytest.raises(InpaintkitError, match="other settings"):
+        main([*args[:-2], "-o", "precision=auto"])
 
 
 def test_summarize_rates_and_means_by_hand():

@@ -4,9 +4,10 @@ default), hole PSNR and SSIM, how often seed selection's pick beats the average 
 fit time per scene.
 
 Run: ``python -m inpaintkit.bench.realbench --model MODEL --out DIR [--emoji 12] [--photos 2]
-[--samples 16] [--fit-steps N] [--steps N]``. Writes DIR/results.csv (one row per scene and
+[--samples 16] [-o fit_steps=N] [-o steps=N]``. Writes DIR/results.csv (one row per scene and
 method), DIR/summary.json, DIR/report.md and DIR/scenes/<scene>.png (target, references, truth,
-then each method's result). Rows per method:
+then each method's result). It resumes: each finished scene's rows are appended to
+DIR/scenes.jsonl, and a rerun with the same settings skips those scenes. Rows per method:
 
 - ``realfill``: seed selection's pick (the paper's output); ``realfill-avg``: the mean over the K
   blended samples; ``pick_beats_avg`` = the pick's hole PSNR is above that mean;
@@ -32,6 +33,7 @@ from ..metrics.pixel import image_metrics
 from .realbench_scenes import Scene, emoji_scenes, photo_scenes
 
 BASELINES = ("repaint", "telea", "patchmatch")
+ROWS = "scenes.jsonl"  # one line per finished scene: its rows (the resume point)
 COLUMNS = ("scene", "set", "method", "psnr_hole", "ssim_hole", "seconds", "fit_seconds",
            "pick_beats_avg", "score")  # fmt: skip
 
@@ -145,6 +147,27 @@ def render_report(summary: dict, config: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _resume(out: Path, config: dict) -> list[dict]:
+    """The rows of the scenes already evaluated in ``out`` (none for a new folder); writes
+    ``out/config.json``. InpaintkitError when ``out`` was run with other settings."""
+    out.mkdir(parents=True, exist_ok=True)
+    saved = out / "config.json"
+    if saved.exists() and json.loads(saved.read_text()) != json.loads(json.dumps(config)):
+        raise InpaintkitError(
+            f"{out} holds a realbench run with other settings ({saved}); use a new --out"
+        )
+    saved.write_text(json.dumps(config, indent=1))
+    if not (out / ROWS).exists():
+        return []
+    rows = []
+    for line in (out / ROWS).read_text().splitlines():
+        try:
+            rows += json.loads(line)
+        except json.JSONDecodeError:  # a scene cut off by a kill: it runs again
+            continue
+    return rows
+
+
 def run_realbench(
     out: Path,
     *,
@@ -176,24 +199,29 @@ def run_realbench(
     if not scenes:
         raise InpaintkitError("no scenes: give --emoji and/or --photos above 0")
     methods = _baselines(list(baselines), prior, device)
+    config = {"model": realfill.config().get("model"), "samples": samples, "seed": seed,
+              "holes": holes, "size": size, "scenes": len(scenes), "baselines": list(baselines),
+              "options": options or {}}  # fmt: skip
+    rows = _resume(out, config)
+    done = {r["scene"] for r in rows}
     (out / "scenes").mkdir(parents=True, exist_ok=True)
-    rows: list[dict] = []
     for i, scene in enumerate(scenes):
+        if scene.name in done:
+            continue
         if progress:
             print(f"[{i + 1}/{len(scenes)}] {scene.name}", flush=True)
         scene_rows, images = evaluate_scene(scene, realfill, methods, samples=samples, seed=seed)
-        rows += scene_rows
         target = Image.fromarray(scene.target)
         tiles = [show_hole(target, scene.hole), *map(Image.fromarray, scene.references), target]
         save_image(make_grid([tiles, images]), out / "scenes" / f"{scene.name}.png")
+        with open(out / ROWS, "a") as f:  # one line per scene: a rerun resumes after it
+            f.write(json.dumps(scene_rows) + "\n")
+        rows += scene_rows
     with open(out / "results.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=[*COLUMNS, "fit_loss"], extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
     summary = summarize(rows)
-    config = {"model": realfill.config().get("model"), "samples": samples, "seed": seed,
-              "holes": holes, "size": size, "scenes": len(scenes), "baselines": list(baselines),
-              "options": options or {}}  # fmt: skip
     (out / "summary.json").write_text(json.dumps({"config": config, **summary}, indent=2))
     (out / "report.md").write_text(render_report(summary, config))
     return summary

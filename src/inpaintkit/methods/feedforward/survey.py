@@ -33,9 +33,10 @@ from typing import ClassVar
 import torch
 
 from ...errors import InpaintkitError
+from ...models import FeedForwardModel
 from ...networks import network_spec
 from ..base import Callback
-from .generator import FeedForward
+from .generator import FeedForward, FeedForwardOptions
 
 HOLES = "--holes thin+medium+thick+box+sr2x+altlines+half+expand"
 """The hole mix every survey model was trained on."""
@@ -52,8 +53,15 @@ class SurveyNetwork(FeedForward):
 
     network_class: ClassVar[str] = ""
 
-    def __init__(self, options=None, *, model=None, device="cpu", class_label=None,
-                 progress=True) -> None:  # fmt: skip
+    def __init__(
+        self,
+        options: FeedForwardOptions | None = None,
+        *,
+        model: FeedForwardModel | str | None = None,
+        device: str | torch.device = "cpu",
+        class_label: int | None = None,
+        progress: bool = True,
+    ) -> None:
         super().__init__(
             options, model=model, device=device, class_label=class_label, progress=progress
         )
