@@ -210,10 +210,10 @@ def test_inpaint_api_fits_on_the_references_and_keeps_known_pixels():
 
 
 def test_default_model_missing_says_how_to_get_one(monkeypatch):
-    from inpaintkit.models import loading
+    import inpaintkit.models
 
-    monkeypatch.setattr(loading, "embedded_models", lambda: ["emoji32"])
-    with pytest.raises(InpaintkitError, match="inpaint32.*train it.*--model"):
+    monkeypatch.setattr(inpaintkit.models, "embedded_models", lambda: ["emoji32"])
+    with pytest.raises(InpaintkitError, match="'inpaint32' is not installed.*Train it.*--model"):
         RealFill.resolve_model(None)
     assert RealFill.cost(RealFill.Options()) == {"network_evaluations": 200}
 
