@@ -16,7 +16,7 @@ from .store import load_safetensors
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 # The shipped priors, best first: "default" is the first one present.
-DEFAULT_PRIORS = ("emoji32", "emoji32-placeholder")
+DEFAULT_PRIORS = ("emoji32-v2", "emoji32", "emoji32-placeholder")
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
