@@ -135,3 +135,40 @@ def test_objective_checks_and_options():
                                                if name != "lama32" else "lama"))  # fmt: skip
         nets = objective.build_networks()
         assert set(nets) == {"generator", *(f"d_{d}" for d in preset.discriminators)}
+
+
+def test_deepfill_v2_hole_weight_adds_the_hole_l1_of_each_output():
+    """On one batch and the same networks, hole_weight=2 logs each L1 as the paper's all-pixel
+    L1 plus 2 x the mean |output - image| over the hole, computed here by hand."""
+    torch.manual_seed(0)
+    objectives = {
+        w: make_objective(config_for("deepfill-v2", objective_options={"hole_weight": str(w)}))
+        for w in (0, 2)
+    }
+    nets = {name: spec.module for name, spec in objectives[0].build_networks().items()}
+
+    class Frozen:  # hands out the networks and never steps them
+        def module(self, name):
+            return nets[name]
+
+        def backward(self, loss):
+            pass
+
+        def update(self, name, loss=None):
+            pass
+
+    image = torch.rand(2, 3, 16, 16) * 2 - 1
+    hole = torch.zeros(2, 1, 16, 16)
+    hole[:, :, 4:11, 3:9] = 1
+    batch = {"image": image, "hole": hole, "sketch": torch.zeros_like(hole)}
+    logs = {}
+    for w, objective in objectives.items():
+        objective.bind(Frozen())
+        logs[w] = objective.step(batch, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        coarse, fine = nets["generator"](image * (1 - hole), hole, batch["sketch"], stages=True)
+    for name, out in (("l1_coarse", coarse), ("l1_fine", fine)):
+        assert float(logs[0][name]) == pytest.approx(float((out - image).abs().mean()), rel=1e-5)
+        by_hand = ((out - image).abs() * hole).sum() / (hole.sum() * 3)
+        gap = float(logs[2][name] - logs[0][name])
+        assert gap == pytest.approx(2 * float(by_hand), rel=1e-5) and gap > 0.1

@@ -16,8 +16,11 @@ coarse-to-fine generators (``inpaintkit.networks.deepfill_v1`` / ``deepfill_v2``
 
 1. SN-PatchGAN: the discriminator judges cat(image, hole, sketch) for real and composited
    images; hinge loss on every element of its output map;
-2. the generator: l1_weight * (mean |coarse - image| + mean |refined - image|) over all pixels
-   plus adv_weight * (-E[D(fake)]); defaults 1 and 1 as the paper.
+2. the generator: l1_weight * (coarse_weight * L1(coarse) + L1(refined)) plus adv_weight *
+   (-E[D(fake)]), each L1 being mean |output - image| over all pixels (the paper's) plus
+   hole_weight * the mean over the hole; defaults 1, 1, 1 and 0 (the paper's loss). A
+   hole_weight above 0 is a departure: the all-pixel L1 spends most of its weight on known
+   pixels, which the composite discards.
    The sketch comes from the data: Canny edges times the hole (``data.sketch.canny_sketch``),
    all zeros for a share ``sketch_drop`` of the items so that the model also works unguided.
 
@@ -67,6 +70,8 @@ class DeepFillV2Options(Options):
     l1_weight: float = option(1.0, help="weight of the L1 of each output (all pixels)", min=0)
     coarse_weight: float = option(1.0, help="extra factor on the coarse output's L1", min=0)
     adv_weight: float = option(1.0, help="weight of the SN-PatchGAN hinge generator term", min=0)
+    hole_weight: float = option(0.0, help="weight of an extra L1 over the hole of each output "
+                                "(0 = the paper's loss)", min=0)  # fmt: skip
     sketch_drop: float = option(0.3, help="share of training items with an empty sketch",
                                 min=0, max=1)  # fmt: skip
     canny_low: int = option(100, help="Canny's lower threshold (0..255)", min=0, max=255)
@@ -202,8 +207,10 @@ class DeepFillV2(Adversarial):
             adv = adv + generator_adversarial_loss(
                 disc(torch.cat([comp, hole, sketch], 1)), "hinge"
             )
-        l1_coarse = (coarse - image).abs().mean()
-        l1_fine = (fine - image).abs().mean()
+        l1_coarse, l1_fine = (
+            (out - image).abs().mean() + opts.hole_weight * masked_l1(out, image, hole)
+            for out in (coarse, fine)
+        )
         g_loss = opts.l1_weight * (opts.coarse_weight * l1_coarse + l1_fine) + opts.adv_weight * adv
         up.update("generator", g_loss)
         for name in self.discriminator_names:
