@@ -150,6 +150,19 @@ class InpaintDDPM(SamplingMethod):
     ) -> torch.Tensor:
         """Inpainted [B,C,H,W] in [-1,1] (x_0, known pixels pasted) for known [B,C,H,W] in
         [-1,1] and keep [B,1,H,W] (1 = known); row i draws all its noise from generators[i]."""
+        return self.sample(known, keep, generators=generators, callback=callback, paste=True)
+
+    def sample(
+        self,
+        known: torch.Tensor,
+        keep: torch.Tensor,
+        *,
+        generators: list[torch.Generator],
+        callback: Callback | None = None,
+        paste: bool = True,
+    ) -> torch.Tensor:
+        """As ``__call__``; ``paste=False`` leaves the known pixels as the network made them
+        (RealFill blends its samples itself)."""
         device = self.model.device
         known, keep = known.to(device), keep.to(device, known.dtype)
         x = randn(tuple(known.shape), generators, device=device)
@@ -158,8 +171,8 @@ class InpaintDDPM(SamplingMethod):
             self.denoiser(),
             x,
             self.diffusion,
-            keep=keep,
-            known=known,
+            keep=keep if paste else None,
+            known=known if paste else None,
             variance=o.variance if o.eta is None else None,
             eta=o.eta,
             clip_denoised=o.clip_denoised,

@@ -14,7 +14,6 @@ from ...models import ConditionalDiffusionModel
 from ..conditional.ddpm import InpaintDDPM, InpaintDDPMOptions
 from .fit import ConditionalLoss, FitImage, FitSettings, fit_lora
 from .lora import LoraSettings, add_lora, load_adapter, save_adapter
-from .sample import raw_samples
 
 
 class PixelBackend:
@@ -92,7 +91,10 @@ class PixelBackend:
     ) -> torch.Tensor:
         """Samples [B,3,H,W] in [-1,1] at the model's size, known pixels as the network made
         them (row i from generators[i])."""
-        return raw_samples(self.sampler(base), known, keep, generators, callback)
+        with torch.no_grad():
+            return self.sampler(base).sample(
+                known, keep, generators=generators, callback=callback, paste=False
+            )
 
     def save_adapter(self, path: str | Path) -> Path:
         """Write the fitted adapter (see :func:`.lora.save_adapter`)."""

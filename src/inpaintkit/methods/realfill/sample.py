@@ -1,5 +1,6 @@
-"""RealFill's sampling stage: K samples of the adapted model, the feathered mask and the alpha
-blend onto the target (Tang et al. 2024, section 3.2, "Inference").
+"""RealFill's sampling stage: the feathered mask and the alpha blend of the adapted model's K
+samples (drawn by ``InpaintDDPM.sample`` with ``paste=False``) onto the target (Tang et al.
+2024, section 3.2, "Inference").
 
 The network's output is an image whose known region is its own reconstruction, close to but not
 equal to the target; RealFill feathers the mask (a 3x3 dilation, then a 3x3 box blur: PIL's
@@ -11,11 +12,7 @@ pixels within two pixels of the hole blend the sample in, so the seam is smooth.
 from __future__ import annotations
 
 import numpy as np
-import torch
 from PIL import Image
-
-from ...diffusion.noise import randn
-from ...diffusion.samplers import sample_ddim
 
 
 def _pad_windows(plane: np.ndarray) -> np.ndarray:
@@ -51,34 +48,4 @@ def blend_onto(sample: Image.Image, target: Image.Image, hole: np.ndarray) -> Im
     return Image.fromarray(out)
 
 
-@torch.no_grad()
-def raw_samples(
-    sampler: object,
-    known: torch.Tensor,
-    keep: torch.Tensor,
-    generators: list[torch.Generator],
-    callback: object = None,
-) -> torch.Tensor:
-    """The conditional model's samples without any paste: x_0 [B,C,H,W] in [-1,1], known pixels
-    as the network made them. ``sampler``: an ``InpaintDDPM`` (its model, options, respaced
-    process and conditioning); row i draws all its noise from generators[i]."""
-    device = sampler.model.device
-    known, keep = known.to(device), keep.to(device, known.dtype)
-    x = randn(tuple(known.shape), generators, device=device)
-    o = sampler.options
-    out = sample_ddim(
-        sampler.denoiser(),
-        x,
-        sampler.diffusion,
-        variance=o.variance if o.eta is None else None,
-        eta=o.eta,
-        clip_denoised=o.clip_denoised,
-        extra_args=sampler.extra_args(known, keep),
-        generator=generators,
-        callback=callback,
-        progress=sampler.progress,
-    )
-    return out.clamp(-1, 1)
-
-
-__all__ = ["blend", "blend_onto", "feather_mask", "raw_samples"]
+__all__ = ["blend", "blend_onto", "feather_mask"]
