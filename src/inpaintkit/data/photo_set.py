@@ -71,7 +71,9 @@ def parse_photo_files(text: str) -> list[PhotoFile]:
             )
         if parts[0] != SKIMAGE and parts[0] not in PACKAGE_FOLDERS:
             valid = sorted([*PACKAGE_FOLDERS, SKIMAGE])
-            raise InpaintkitError(f"photo list line {number}: unknown package {parts[0]!r}; {valid}")
+            raise InpaintkitError(
+                f"photo list line {number}: unknown package {parts[0]!r}; choose one of {valid}"
+            )
         rows.append((parts[0], parts[1], parts[2]))
     keys = [(package, path) for package, path, _ in rows]
     if len(set(keys)) != len(keys):

@@ -101,4 +101,12 @@ def motorcycle_pair() -> tuple[str, np.ndarray, np.ndarray]:
     return "motorcycle", np.asarray(left), np.asarray(right)
 
 
-__all__ = ["OPENCV_DATA", "OPENCV_PACKAGE", "OPENCV_PAIRS", "fetch_opencv_samples", "motorcycle_pair", "opencv_pairs", "read_photo"]
+__all__ = [
+    "OPENCV_DATA",
+    "OPENCV_PACKAGE",
+    "OPENCV_PAIRS",
+    "fetch_opencv_samples",
+    "motorcycle_pair",
+    "opencv_pairs",
+    "read_photo",
+]
