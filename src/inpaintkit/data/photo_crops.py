@@ -17,8 +17,8 @@ its own stream number), so a resumed run sees the same crops and every pass new 
 Epoch length: :data:`CROPS_PER_PHOTO` (64) crops per photo, item ``index`` cutting photo
 ``index // 64`` (the training loop shuffles positions per epoch). Photos of a two-photo scene
 are two photos. Decoded photos are kept in memory (per process, filled on first use) at a short
-side of at most 768 px (:data:`CACHE_SHORT`; at most about 3 MB each, 150 MB for the 44 training
-photos), so JPEG decoding of the large wallpapers happens once, not per crop. The crop is
+side of at most 768 px (:data:`CACHE_SHORT`; at most about 3 MB each, 77 MB measured for the 44
+training photos), so JPEG decoding of the large wallpapers happens once, not per crop. The crop is
 resampled straight from that copy (PIL LANCZOS with a source box), which is the scaled photo's
 window without scaling the whole photo.
 """
