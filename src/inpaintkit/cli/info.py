@@ -88,17 +88,36 @@ def models() -> None:
 
 @app.command()
 def data(
-    name: Annotated[str, typer.Argument(help="Data set to fetch: emoji.")],
-    style: Annotated[str, typer.Option(help="google or twitter.")] = "google",
+    name: Annotated[str, typer.Argument(help="Data set to fetch: emoji or photos.")],
+    style: Annotated[str, typer.Option(help="Emoji style: google or twitter.")] = "google",
 ) -> None:
-    """Fetch a data set into the cache (the emoji need npm and the npm registry)."""
+    """Fetch a data set into the cache ($INPAINTKIT_CACHE, default ~/.cache/inpaintkit).
+
+    emoji: the npm package (needs npm and the npm registry). photos: real photographs from the
+    Debian packages mate-backgrounds, plasma-workspace-wallpapers and opencv-doc (apt-get
+    download + dpkg -x, no install, no root) and scikit-image's bundled photos, kept by a
+    committed list and split by scene (docs/data.md)."""
+    if name == "photos":
+        _photos()
+        return
     from ..data.emoji import fetch_emoji, load_emoji
 
     if name != "emoji":
-        fail(InpaintkitError(f"unknown data set {name!r}; choose: emoji"))
+        fail(InpaintkitError(f"unknown data set {name!r}; choose: emoji, photos"))
     try:
         folder = fetch_emoji(style)
         sizes = {split: len(load_emoji(style, split, size=32)) for split in ("train", "test")}
     except InpaintkitError as err:
         fail(err)
     typer.echo(f"{style} emoji in {folder}: {sizes['train']} train, {sizes['test']} test images")
+
+
+def _photos() -> None:
+    from ..data.photo_build import build_photo_set
+
+    try:
+        summary = build_photo_set(progress=typer.echo)
+    except InpaintkitError as err:
+        fail(err)
+    for line in summary.lines():
+        typer.echo(line)

@@ -16,7 +16,10 @@ from .checks import check_run
 @app.command()
 def train(
     data: Annotated[
-        str, typer.Argument(help="emoji[:STYLE[:SPLIT]] | fashion-mnist[:SPLIT] | folder.")
+        str,
+        typer.Argument(
+            help="emoji[:STYLE[:SPLIT]] | fashion-mnist[:SPLIT] | photos[:SPLIT] | folder."
+        ),
     ],
     preset: Annotated[str, typer.Option(help="Named network preset.")] = "emoji32",
     objective: Annotated[

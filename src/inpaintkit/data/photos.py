@@ -5,21 +5,21 @@ motorcycle pair.
 The OpenCV pairs: leuvenA/B (a street, two exposures), aloeL/R (a stereo pair), graf1/graf3 (a
 graffiti wall from two viewpoints), rubberwhale1/2 (two frames of the Middlebury flow scene).
 :func:`fetch_opencv_samples` runs ``apt-get download opencv-doc`` and ``dpkg -x`` once into the
-cache (``<cache>/opencv-doc/``) and keeps only examples/data's images.
+cache (:mod:`inpaintkit.data.debs`: ``<cache>/debs/opencv-doc/``), keeping examples/data's images.
+The whole photo set (wallpapers too, split by scene) is :mod:`inpaintkit.data.photo_set`;
+:func:`read_photo` reads any of its files, scaled down to a bound.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from ..errors import InpaintkitError
-from .emoji import default_cache_dir
+from .debs import fetch_deb
+from .emoji import composite_on_white, default_cache_dir
 
 OPENCV_PAIRS: tuple[tuple[str, str, str], ...] = (
     ("leuven", "leuvenA.jpg", "leuvenB.jpg"),
@@ -30,49 +30,57 @@ OPENCV_PAIRS: tuple[tuple[str, str, str], ...] = (
 """(name, target file, reference file) in opencv-doc's examples/data."""
 _FILES = tuple(f for _, a, b in OPENCV_PAIRS for f in (a, b))
 
-_DATA = Path("usr/share/doc/opencv-doc/examples/data")
-_SUFFIXES = (".jpg", ".png")
+OPENCV_PACKAGE = "opencv-doc"
+OPENCV_DATA = "usr/share/doc/opencv-doc/examples/data"
+"""The Debian package holding OpenCV's sample images, and their folder inside it."""
 
 
 def fetch_opencv_samples(cache_dir: Path | None = None) -> Path:
-    """The folder of OpenCV's sample images (fetched once: ``apt-get download opencv-doc`` and
-    ``dpkg -x`` into ``<cache>/opencv-doc``, default cache :func:`~inpaintkit.data.emoji.
-    default_cache_dir`). A cached copy is used without apt. InpaintkitError when apt-get or dpkg
-    is missing or the package cannot be downloaded."""
+    """The folder of OpenCV's sample images: ``apt-get download opencv-doc`` and ``dpkg -x``
+    once into the cache (:func:`~inpaintkit.data.debs.fetch_deb`; default cache
+    :func:`~inpaintkit.data.emoji.default_cache_dir`). A copy made by earlier versions
+    (``<cache>/opencv-doc/data``) is used when it holds the pairs. InpaintkitError when apt-get
+    or dpkg is missing or the package cannot be downloaded."""
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    target = root / "opencv-doc" / "data"
-    if target.is_dir() and all((target / f).is_file() for f in _FILES):
-        return target
-    for tool in ("apt-get", "dpkg"):
-        if shutil.which(tool) is None:
-            raise InpaintkitError(
-                f"fetching OpenCV's sample images needs {tool} (Debian/Ubuntu); or put the "
-                f"files {list(_FILES)} into {target}"
-            )
-    (root / "opencv-doc").mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=root / "opencv-doc") as tmp:
-        try:
-            subprocess.run(["apt-get", "download", "opencv-doc"], cwd=tmp, check=True,
-                           capture_output=True, text=True, timeout=600)  # fmt: skip
-            debs = sorted(Path(tmp).glob("opencv-doc_*.deb"))
-            if not debs:
-                raise InpaintkitError("apt-get download opencv-doc wrote no .deb file")
-            subprocess.run(["dpkg", "-x", str(debs[0]), str(Path(tmp) / "x")], check=True,
-                           capture_output=True, text=True, timeout=600)  # fmt: skip
-        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as err:
-            detail = getattr(err, "stderr", "") or err
-            raise InpaintkitError(f"cannot fetch opencv-doc with apt-get: {detail}") from err
-        source = Path(tmp) / "x" / _DATA
-        if not source.is_dir():
-            raise InpaintkitError(f"opencv-doc holds no {_DATA}")
-        target.mkdir(parents=True, exist_ok=True)
-        for path in source.iterdir():
-            if path.suffix.lower() in _SUFFIXES and path.is_file():
-                shutil.copyfile(path, target / path.name)
-    missing = [f for f in _FILES if not (target / f).is_file()]
+    legacy = root / "opencv-doc" / "data"
+    if legacy.is_dir() and all((legacy / f).is_file() for f in _FILES):
+        return legacy
+    folder = fetch_deb(OPENCV_PACKAGE, OPENCV_DATA, root) / OPENCV_DATA
+    missing = [f for f in _FILES if not (folder / f).is_file()]
     if missing:
         raise InpaintkitError(f"opencv-doc's examples/data lacks {missing}")
-    return target
+    return folder
+
+
+def read_photo(
+    path: Path, *, short_max: int | None = None, long_max: int | None = None
+) -> np.ndarray:
+    """A photo file as uint8 [H, W, 3]: alpha composited on white, grey made RGB, and scaled
+    down (never up; PIL LANCZOS) so that its short side is at most ``short_max`` and its long
+    side at most ``long_max`` (each optional; the output size is the original's times one
+    factor, rounded). JPEGs are decoded at a reduced scale first when that suffices (PIL's
+    ``draft``), which makes reading a 5120x2880 file for a small copy several times cheaper.
+    InpaintkitError when the file cannot be read."""
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+            scale = 1.0
+            if short_max is not None and min(width, height) > short_max:
+                scale = short_max / min(width, height)
+            if long_max is not None and max(width, height) * scale > long_max:
+                scale = long_max / max(width, height)
+            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            if scale < 1.0:
+                im.draft(None, size)  # JPEG only: decode at 1/2, 1/4 or 1/8, never below size
+            if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
+                rgb = Image.fromarray(composite_on_white(np.asarray(im.convert("RGBA"))))
+            else:
+                rgb = im.convert("RGB")
+    except OSError as err:
+        raise InpaintkitError(f"cannot read the photo {path}: {err}") from err
+    if rgb.size != size:
+        rgb = rgb.resize(size, Image.Resampling.LANCZOS)
+    return np.asarray(rgb)
 
 
 def opencv_pairs(cache_dir: Path | None = None) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -93,4 +101,12 @@ def motorcycle_pair() -> tuple[str, np.ndarray, np.ndarray]:
     return "motorcycle", np.asarray(left), np.asarray(right)
 
 
-__all__ = ["OPENCV_PAIRS", "fetch_opencv_samples", "motorcycle_pair", "opencv_pairs"]
+__all__ = [
+    "OPENCV_DATA",
+    "OPENCV_PACKAGE",
+    "OPENCV_PAIRS",
+    "fetch_opencv_samples",
+    "motorcycle_pair",
+    "opencv_pairs",
+    "read_photo",
+]

@@ -17,6 +17,9 @@ def make_dataset(spec: str, resolution: int, cache_dir: Path | None = None) -> D
     by "+", e.g. "google+twitter": their images one after another), "emoji:<style>:<split>"
     (train|test|tune|fit|all): :class:`ArrayDataset` of the emoji at ``resolution`` (32 or 64).
     "fashion-mnist[:train|test]": Debian's Fashion-MNIST, grey on three channels.
+    "photos[:train|test|all]" (default train): the photo set's seeded multi-scale random crops
+    at ``resolution`` (:class:`~inpaintkit.data.photo_crops.PhotoCropDataset`, 64 crops per
+    photo and pass; Debian packages fetched with apt-get on first use).
     Anything else is a folder path: :class:`ImageFolderDataset` at ``resolution``.
     Items: float32 [3, resolution, resolution] in [-1, 1].
     """
@@ -28,6 +31,13 @@ def make_dataset(spec: str, resolution: int, cache_dir: Path | None = None) -> D
 
         split = spec.partition(":")[2] or "train"
         return ArrayDataset(load_fashion_mnist(split, size=resolution))
+    if spec == "photos" or spec.startswith("photos:"):
+        from .photo_crops import photo_dataset
+
+        parts = spec.split(":")
+        if len(parts) > 2:
+            raise InpaintkitError(f"bad data spec {spec!r}; use photos[:train|test|all]")
+        return photo_dataset(parts[1] if len(parts) > 1 else "train", resolution, cache_dir)
     if spec == "emoji" or spec.startswith("emoji:"):
         parts = spec.split(":")
         if len(parts) > 3:
