@@ -89,7 +89,7 @@ def models() -> None:
 @app.command()
 def data(
     name: Annotated[str, typer.Argument(help="Data set to fetch: emoji or photos.")],
-    style: Annotated[str, typer.Option(help="Emoji style: google or twitter.")] = "google",
+    style: Annotated[str, typer.Option(help="Emoji style: google, twitter, facebook.")] = "google",
 ) -> None:
     """Fetch a data set into the cache ($INPAINTKIT_CACHE, default ~/.cache/inpaintkit).
 
