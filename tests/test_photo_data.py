@@ -247,6 +247,7 @@ def test_photo_spec_build_and_scenes_on_a_fake_cache(tmp_path, monkeypatch):
     test = make_dataset("photos:test", 32, cache_dir=cache)
     assert isinstance(test, PhotoCropDataset) and len(test) == 10 * 64
     assert test.item(5, 0).shape == (3, 32, 32)
+    assert test.seed == 0 and make_dataset("photos:test", 32, cache_dir=cache, seed=7).seed == 7
     assert len(make_dataset("photos", 32, cache_dir=cache)) == 44 * 64
     assert len(make_dataset("photos:all", 32, cache_dir=cache)) == 54 * 64
     with pytest.raises(InpaintkitError, match="unknown photo split 'val'"):

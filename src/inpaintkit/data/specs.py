@@ -10,16 +10,19 @@ from torch.utils.data import Dataset
 from ..errors import InpaintkitError
 
 
-def make_dataset(spec: str, resolution: int, cache_dir: Path | None = None) -> Dataset:
+def make_dataset(
+    spec: str, resolution: int, cache_dir: Path | None = None, *, seed: int = 0
+) -> Dataset:
     """A training data set from a spec string.
 
     "emoji" (google, train split), "emoji:<style>" (google|twitter|facebook, or several joined
     by "+", e.g. "google+twitter": their images one after another), "emoji:<style>:<split>"
     (train|test|tune|fit|all): :class:`ArrayDataset` of the emoji at ``resolution`` (32 or 64).
     "fashion-mnist[:train|test]": Debian's Fashion-MNIST, grey on three channels.
-    "photos[:train|test|all]" (default train): the photo set's seeded multi-scale random crops
-    at ``resolution`` (:class:`~inpaintkit.data.photo_crops.PhotoCropDataset`, 64 crops per
-    photo and pass; Debian packages fetched with apt-get on first use).
+    "photos[:train|test|all]" (default train): the photo set's multi-scale random crops at
+    ``resolution``, seeded by ``seed`` (the run's;
+    :class:`~inpaintkit.data.photo_crops.PhotoCropDataset`, 64 crops per photo and pass; Debian
+    packages fetched with apt-get on first use).
     Anything else is a folder path: :class:`ImageFolderDataset` at ``resolution``.
     Items: float32 [3, resolution, resolution] in [-1, 1].
     """
@@ -37,7 +40,8 @@ def make_dataset(spec: str, resolution: int, cache_dir: Path | None = None) -> D
         parts = spec.split(":")
         if len(parts) > 2:
             raise InpaintkitError(f"bad data spec {spec!r}; use photos[:train|test|all]")
-        return photo_dataset(parts[1] if len(parts) > 1 else "train", resolution, cache_dir)
+        split = parts[1] if len(parts) > 1 else "train"
+        return photo_dataset(split, resolution, cache_dir, seed=seed)
     if spec == "emoji" or spec.startswith("emoji:"):
         parts = spec.split(":")
         if len(parts) > 3:

@@ -98,5 +98,7 @@ def run_training(
     config.objective = objective or objective_for_preset(config.resolved_preset())
     config.objective_options = dict(objective_options or {})
     make_objective(config)  # option errors before any data is loaded
-    dataset = make_dataset(data, config.resolved_preset().resolution, cache_dir=cache_dir)
+    dataset = make_dataset(
+        data, config.resolved_preset().resolution, cache_dir=cache_dir, seed=config.seed
+    )
     return train(config, dataset, Path(out), resume=resume, data_description=data)
