@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from diffusers import UNet2DModel
 
+from inpaintkit.data.folder import ImageFolderDataset
 from inpaintkit.models.model import DiffusionModel
 from inpaintkit.models.spec import DiffusionConfig
 
@@ -74,3 +77,20 @@ def guided_checkpoint(tmp_path):  # noqa: ANN001, ANN201
     )
     torch.save(net.state_dict(), tmp_path / "gd.pt")
     return tmp_path / "gd.pt"
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a module (``pytestmark = pytest.mark.usefixtures("one_thread")``):
+    on a shared 2-core machine two threads next to another busy process are 20x slower (OpenMP
+    threads spin-wait on each other); one thread is fast either way."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def emoji16() -> ImageFolderDataset:
+    """The committed 64 held-out emoji (tests/data/emoji_test_64) at 16x16."""
+    return ImageFolderDataset(Path(__file__).parent / "data" / "emoji_test_64", 16)

@@ -92,17 +92,7 @@ def new_objective(config: TrainConfig):
     return make_objective(config)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def emoji16() -> ImageFolderDataset:
-    return ImageFolderDataset(TEST_IMAGES, 16)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one torch thread
 
 
 CASES = {

@@ -14,13 +14,7 @@ from inpaintkit.networks import build_network, network_spec
 from inpaintkit.networks.irsde_unet import Spade, SpadeBlock, positional_norm
 from inpaintkit.networks.presets import BundlePreset, get_preset, preset_from_dict
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one torch thread
 
 
 def test_spade_is_normalised_x_times_one_plus_gamma_plus_beta():

@@ -13,7 +13,6 @@ from resume_support import assert_same_state, logged_losses, straight_and_resume
 from typer.testing import CliRunner
 
 from inpaintkit.cli import app
-from inpaintkit.data.folder import ImageFolderDataset
 from inpaintkit.errors import InpaintkitError
 from inpaintkit.models import BundleModel, load_model
 from inpaintkit.networks.presets import BundlePreset, get_preset
@@ -24,7 +23,6 @@ from inpaintkit.train.objectives import make_objective, objective_for_preset
 from inpaintkit.train.objectives.strdiffusion import StrDiffusion, weighted_l1
 from inpaintkit.train.stream import fixed_batch
 
-TEST_IMAGES = Path(__file__).parent / "data" / "emoji_test_64"
 MICRO = BundlePreset(
     name="micro16-strdiffusion",
     resolution=16,
@@ -41,17 +39,7 @@ MICRO = BundlePreset(
 )  # fmt: skip
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def emoji16() -> ImageFolderDataset:
-    return ImageFolderDataset(TEST_IMAGES, 16)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one torch thread
 
 
 def config(**overrides) -> TrainConfig:

@@ -65,12 +65,7 @@ TINY = {  # objective -> a 16x16 preset of its networks, small enough for a test
 OPTIONS = {"glcic": {"phase1": 0.5, "phase2": 0.2}}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one torch thread
 
 
 # -- layers against hand computations ------------------------------------------------------------

@@ -35,12 +35,7 @@ from inpaintkit.train.objectives.gan_terms import (
 TEST_IMAGES = Path(__file__).parent / "data" / "emoji_test_64"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one torch thread
 
 
 # -- layers ---------------------------------------------------------------------------------

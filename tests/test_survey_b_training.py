@@ -12,15 +12,12 @@ import pytest
 import torch
 from resume_support import assert_same_state, straight_and_resumed
 
-from inpaintkit.data.folder import ImageFolderDataset
 from inpaintkit.errors import InpaintkitError
 from inpaintkit.networks.presets import GeneratorPreset, get_preset
 from inpaintkit.train.config import TrainConfig
 from inpaintkit.train.export import checkpoint_model
 from inpaintkit.train.loop import train
 from inpaintkit.train.objectives import make_objective
-
-TEST_IMAGES = Path(__file__).parent / "data" / "emoji_test_64"
 
 TINY = {  # 16x16 presets of the three networks for fast training tests
     "deepfill-v1": GeneratorPreset(
@@ -46,17 +43,7 @@ TINY = {  # 16x16 presets of the three networks for fast training tests
 }  # fmt: skip
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def emoji16() -> ImageFolderDataset:
-    return ImageFolderDataset(TEST_IMAGES, 16)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one torch thread
 
 
 def config_for(name: str, **overrides) -> TrainConfig:

@@ -54,19 +54,7 @@ MICRO = Preset(
 )
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One torch thread: on a shared 2-core machine two threads next to another busy process
-    are 20x slower (OpenMP threads spin-wait on each other); one thread is fast either way."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def emoji16() -> ImageFolderDataset:
-    return ImageFolderDataset(TEST_IMAGES, 16)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one torch thread
 
 
 def micro_config(**overrides) -> TrainConfig:
