@@ -84,7 +84,7 @@ def test_losses_go_down(tmp_path, emoji16, name):
         first, final = float(rows[0][term]), float(rows[-1][term])
         assert final < first, (term, first, final)
     model = checkpoint_model(last)
-    assert model.kind == "feedforward" and model.multiple == 4 and model.image_size == 16
+    assert model.kind == "feedforward" and model.multiple == 4 and model.image_size is None
     assert model.extra_inputs == (("sketch",) if name == "deepfill-v2" else ())
 
 

@@ -112,6 +112,11 @@ def test_auto_and_strategy_names() -> None:
     assert resolve_strategy("auto", 16, 17, 12) == "crop"
     assert resolve_strategy("auto", 16, 12, 17) == "crop"
     assert resolve_strategy("auto", None, 4000, 3000) == "original"
+    assert resolve_strategy("auto", None, 1024, 1024, crop_above=1024) == "original"
+    assert resolve_strategy("auto", None, 1025, 300, crop_above=1024) == "crop"
+    assert resolve_strategy("auto", None, 300, 1025, crop_above=1024) == "crop"
+    assert resolve_strategy("auto", 16, 20, 20, crop_above=1024) == "crop"  # fixed size first
+    assert resolve_strategy("original", None, 4000, 3000, crop_above=1024) == "original"
     assert resolve_strategy("resize", 16, 4000, 3000) == "resize"
     assert default_margin(256) == 64 and default_margin(16) == 4 and default_margin(None) == 128
     with pytest.raises(InpaintkitError, match=r"unknown strategy 'tiles'; choose one of \['auto'"):

@@ -13,8 +13,9 @@ from PIL import Image
 from .errors import InpaintkitError
 from .io import load_hole, load_image, load_input
 from .methods import Job, build_method, fit_references, list_methods, run_method
+from .methods.choice import AUTO, choose_method
 from .methods.strategy import check_strategy
-from .models import DiffusionModel
+from .models import DiffusionModel, embedded_models
 
 ImageLike = str | Path | Image.Image | np.ndarray
 
@@ -22,7 +23,7 @@ ImageLike = str | Path | Image.Image | np.ndarray
 def inpaint(
     image: ImageLike,
     hole: ImageLike,
-    method: str = "repaint",
+    method: str = "auto",
     *,
     model: DiffusionModel | str | None = None,
     samples: int = 1,
@@ -30,7 +31,7 @@ def inpaint(
     strategy: str = "auto",
     resize: bool = False,
     crop_margin: int | None = None,
-    feather: int = 0,
+    feather: int | None = None,
     white: str = "hole",
     threshold: float | None = None,
     inputs: Mapping[str, ImageLike] | None = None,
@@ -45,7 +46,9 @@ def inpaint(
     image: a path, PIL image or uint8/float array (see io.load_image for accepted modes).
     hole: a path, PIL image or array of the same size; white / True = hole (``white="keep"``
         reads RePaint's mask files, where white = keep); non-binary masks need ``threshold``.
-    method: a registered method name (inpaintkit.methods.METHODS).
+    method: a registered method name (inpaintkit.methods.METHODS), or "auto" (the default):
+        repaint on the emoji prior for images up to 64 px, lama on the photo network (feathered
+        3 px) for larger ones (see inpaintkit.methods.choice).
     model: a loaded model or a load_model spec ("default", a path, a hub id); for methods
         that use one (None = "default", the embedded prior, for methods on a prior; methods on
         the other kinds, e.g. "feedforward" and "inpaint-ddpm", need one).
@@ -56,7 +59,8 @@ def inpaint(
         ``resize=True`` is a synonym of strategy="resize".
     crop_margin: context around each hole for "crop", in pixels (default model size // 4, or 128
         px for methods of any size). feather: px band inside the hole border over which the fill
-        is blended into the input (default 0: none); known pixels stay exact either way.
+        is blended into the input (default 0: none, or auto's choice); known pixels stay exact
+        either way.
     inputs: the extra per-image inputs the method takes (its ``needs.inputs``), by name, e.g.
         ``{"sketch": "edges.png"}``: a path, PIL image or array of the image's size; pictures
         are read as grayscale ("L") or RGB (see inpaintkit.io.input_to_tensor).
@@ -92,7 +96,7 @@ def inpaint(
 def inpaint_batch(
     images: Sequence[ImageLike],
     holes: Sequence[ImageLike],
-    method: str = "repaint",
+    method: str = "auto",
     *,
     model: DiffusionModel | str | None = None,
     samples: int = 1,
@@ -100,7 +104,7 @@ def inpaint_batch(
     strategy: str = "auto",
     resize: bool = False,
     crop_margin: int | None = None,
-    feather: int = 0,
+    feather: int | None = None,
     white: str = "hole",
     threshold: float | None = None,
     inputs: Mapping[str, ImageLike] | Sequence[Mapping[str, ImageLike]] | None = None,
@@ -160,6 +164,10 @@ def inpaint_batch(
                 raise
             raise InpaintkitError(f"hole {n}: {err}") from err
         jobs.append(Job(picture, mask, inputs=extras, references=refs))
+    if method == AUTO:  # chosen by the images' size
+        choice = choose_method([job.image.size for job in jobs], model, embedded_models())
+        method, model = choice.method, model if model is not None else choice.model
+        feather = choice.feather if feather is None else feather
     inpainter = build_method(
         method, model=model, device=device, class_label=class_label, progress=progress, **options
     )
@@ -172,7 +180,7 @@ def inpaint_batch(
         strategy=strategy,
         resize=resize,
         crop_margin=crop_margin,
-        feather=feather,
+        feather=feather or 0,
         batch_size=batch_size,
     )
     return [r[0] for r in results] if samples == 1 else results

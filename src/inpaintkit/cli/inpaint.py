@@ -69,7 +69,9 @@ def inpaint(
     threshold: Annotated[
         float | None, typer.Option(help="Binarise non-binary masks: white iff value >= t * max.")
     ] = None,
-    method: Annotated[str, typer.Option(help="Inpainting method.")] = "repaint",
+    method: Annotated[
+        str, typer.Option(help="Method, or auto: by image size (docs/photos.md).")
+    ] = "auto",
     model: Annotated[
         str | None,
         typer.Option(help="default | embedded name | folder | .safetensors | .pt | hub id."),
@@ -146,8 +148,12 @@ def inpaint(
         typer.Option(help="Context around each hole for crop, px [model size // 4, or 128]."),
     ] = None,
     feather: Annotated[
-        int, typer.Option(help="Blend the fill over this many px inside the hole border.")
-    ] = 0,
+        int | None,
+        typer.Option(
+            help="Blend the fill over this many px inside the hole border [0; 3 for auto's "
+            "photo choice]."
+        ),
+    ] = None,
     batch_size: Annotated[int, typer.Option(help="Images per network call.")] = 8,
     device: Annotated[str, typer.Option(help="cpu, cuda, cuda:1, mps ...")] = "cpu",
     class_label: Annotated[
@@ -172,21 +178,25 @@ def inpaint(
     OUT/inpaintkit.json (the resolved configuration and the files written). Outputs never
     replace an input; files are written atomically."""
     from ..methods import build_method, get_method, parse_options, plan_jobs, run_method
+    from ..methods.choice import AUTO, choose_method
     from ..methods.strategy import check_strategy, resolve_strategy
-    from ..models import load_model, parse_model_options
+    from ..models import embedded_models, load_model, parse_model_options
 
     try:
         check_strategy(strategy)
         if resize and strategy not in ("auto", "resize"):
             raise InpaintkitError(f"--resize is --strategy resize; it contradicts {strategy}")
         strategy = "resize" if resize else strategy
+        checks = dict(
+            class_label=class_label, strategy=strategy, model=model,
+            given={**_given(steps=steps, jump_length=jump_length, resamplings=resamplings,
+                            jump_n_sample=jump_n_sample), **split_key_values(option or [])},
+        )  # fmt: skip
         check_run(
             device=device, batch_size=batch_size, seed=seed, samples=samples, budget=budget,
             counts={"--mask-seed": (mask_seed, 0), "--crop-margin": (crop_margin, 0),
                     "--feather": (feather, 0)},
-            method=method, class_label=class_label, images=images, strategy=strategy, model=model,
-            given={**_given(steps=steps, jump_length=jump_length, resamplings=resamplings,
-                            jump_n_sample=jump_n_sample), **split_key_values(option or [])},
+            method=None if method == AUTO else method, images=images, **checks,
         )  # fmt: skip
         model_options = parse_model_options(model_option or [])
         images = expand_images(images)  # folders -> their images; missing paths named
@@ -201,6 +211,15 @@ def inpaint(
             threshold,
             extras,
         )
+        choice = None
+        if method == AUTO:  # chosen by the images' size (inpaintkit.methods.choice)
+            choice = choose_method([job.image.size for job in jobs], model, embedded_models())
+            method, model = choice.method, model or choice.model
+            feather = choice.feather if feather is None else feather
+            check_run(method=method, images=images, budget=budget, **{**checks, "model": model})
+            if not quiet:
+                typer.echo(f"method auto: {choice.reason} (--method NAME to choose)", err=True)
+        feather = feather or 0
         given = {
             **_given(
                 steps=steps,
@@ -268,11 +287,17 @@ def inpaint(
             "resize": resize,
             "strategy": strategy,
             "strategies": [
-                resolve_strategy(strategy, getattr(inpainter, "image_size", None), *job.image.size)
+                resolve_strategy(
+                    strategy,
+                    getattr(inpainter, "image_size", None),
+                    *job.image.size,
+                    getattr(inpainter, "crop_above", None),
+                )
                 for job in jobs
             ],
             "crop_margin": crop_margin,
             "feather": feather,
+            "auto": None if choice is None else choice.reason,
             "mask": [str(m) for m in masks or []],
             "mask_dir": None if mask_dir is None else str(mask_dir),
             "mask_kind": mask_kind,

@@ -17,7 +17,9 @@ each call's output goes back:
   wide is inpainted at the model's own resolution with at least S / 4 of context on each side),
   128 px for methods of any size (IOPaint's).
 - ``auto`` (the default): ``crop`` when the image is larger than S on either side, else
-  ``original``.
+  ``original``. A network of any size may set ``crop_above`` (feed-forward ones: 1024 px, as
+  IOPaint crops large photos): ``crop`` when a side exceeds it, so a small hole in a 4000x3000
+  photo costs a crop, not a 12-megapixel network call.
 
 Planes are numpy arrays here (uint8 [H, W, 3] images, bool [H, W] holes, uint8 or bool inputs);
 ``io.tensors`` turns them into tensors.
@@ -67,13 +69,18 @@ def check_strategy(strategy: str) -> str:
     return strategy
 
 
-def resolve_strategy(strategy: str, image_size: int | None, width: int, height: int) -> str:
+def resolve_strategy(
+    strategy: str, image_size: int | None, width: int, height: int, crop_above: int | None = None
+) -> str:
     """The strategy used for a width x height image: ``auto`` becomes ``crop`` when the method has
-    a fixed ``image_size`` and the image is larger on either side, else ``original``."""
+    a fixed ``image_size`` and the image is larger on either side, or when it works at any size
+    but sets ``crop_above`` (a network's :attr:`crop_above`) and a side exceeds it; else
+    ``original``."""
     check_strategy(strategy)
     if strategy != "auto":
         return strategy
-    if image_size is not None and (width > image_size or height > image_size):
+    limit = image_size if image_size is not None else crop_above
+    if limit is not None and (width > limit or height > limit):
         return "crop"
     return "original"
 

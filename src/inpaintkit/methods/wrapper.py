@@ -155,7 +155,7 @@ def plan_jobs(
     return [
         plan(
             job.hole,
-            resolve_strategy(strategy, size, *job.image.size),
+            resolve_strategy(strategy, size, *job.image.size, getattr(method, "crop_above", None)),
             image_size=size,
             multiple=multiple,
             margin=crop_margin,

@@ -22,7 +22,7 @@ from diffusers import UNet2DModel
 
 from ..diffusion.schedules import BETA_SCHEDULES
 from ..errors import InpaintkitError
-from .survey_presets import STRDIFFUSION32_NETWORKS, SURVEY_PRESETS
+from .survey_presets import PHOTO_PRESETS, STRDIFFUSION32_NETWORKS, SURVEY_PRESETS
 
 
 @dataclass(frozen=True)
@@ -354,7 +354,7 @@ PRESETS: dict[str, AnyPreset] = {
             multiple=4,
             notes="a small encoder-decoder and one PatchGAN: a feed-forward fixture",
         ),
-        *(GeneratorPreset(**spec) for spec in SURVEY_PRESETS),
+        *(GeneratorPreset(**spec) for spec in SURVEY_PRESETS + PHOTO_PRESETS),
         BundlePreset(
             name="strdiffusion32",
             resolution=32,

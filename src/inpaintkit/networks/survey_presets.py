@@ -90,7 +90,7 @@ SURVEY_PRESETS: tuple[dict, ...] = (
         resolution=32,
         generator={
             "class": "DeepFillV2Generator",
-            "config": {"channels": 3, "width": 8, "sketch": True},
+            "config": {"channels": 3, "width": 16, "sketch": True},
         },
         discriminators={
             "sn_patch": {
@@ -122,6 +122,29 @@ SURVEY_PRESETS: tuple[dict, ...] = (
         notes=(
             "LaMa (Suvorov et al. 2022) at 32x32: FFC residual blocks (ratio 0.75), "
             "PatchGAN with R1 and feature matching; objective lama"
+        ),
+    ),
+)
+
+PHOTO_PRESETS: tuple[dict, ...] = (
+    dict(
+        name="lama-photo128",
+        resolution=128,
+        generator={
+            "class": "LaMaGenerator",
+            "config": {"channels": 3, "width": 24, "depth": 3, "blocks": 6, "ratio": 0.75},
+        },
+        discriminators={
+            "patch": {
+                "class": "LaMaDiscriminator",
+                "config": {"in_channels": 4, "width": 32, "depth": 3},
+            }
+        },
+        multiple=8,
+        notes=(
+            "LaMa (Suvorov et al. 2022) for photos, trained on 128x128 multi-scale photo crops: "
+            "2.7M-parameter FFC generator (3 downsamplings, 6 FFC blocks, ratio 0.75), "
+            "PatchGAN with R1 and feature matching; objective lama; any size (multiple of 8)"
         ),
     ),
 )

@@ -55,6 +55,7 @@ class FeedForward(Method):
     summary = "a feed-forward generator: one network call fills the hole (needs --model)"
     Options = FeedForwardOptions
     needs = Needs("feedforward")
+    crop_above = 1024  # strategy "auto" crops around the holes of larger images (IOPaint's way)
 
     @classmethod
     def cost(cls, options: FeedForwardOptions) -> dict[str, int]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -78,6 +79,7 @@ class Adversarial(ObjectiveBase):
     name = "adversarial"
     loss_names = ("g_loss", "l1_hole", "l1_valid", "g_adv", "d_loss")
     preview_needs_data = True
+    any_size: ClassVar[bool] = True  # export with image_size None: a fully convolutional network
 
     def __init__(
         self, preset, options: dict | None = None, *, network_factory: NetworkFactory | None = None
@@ -162,9 +164,12 @@ class Adversarial(ObjectiveBase):
         return preview_rows(image, hole, output)
 
     def to_model(self, networks: dict[str, nn.Module], *, source: str, card: str = ""):
-        """A ``models.FeedForwardModel`` (kind "feedforward") of the generator."""
+        """A ``models.FeedForwardModel`` (kind "feedforward") of the generator: image_size None
+        (any size) for a fully convolutional network (``any_size``), else the preset's
+        resolution."""
         return FeedForwardModel(
             generator=networks["generator"], extra_inputs=tuple(self.preset.extra_inputs),
-            multiple=self.preset.multiple, image_size=self.preset.resolution, source=source,
+            multiple=self.preset.multiple,
+            image_size=None if self.any_size else self.preset.resolution, source=source,
             card=card,
         )  # fmt: skip

@@ -17,7 +17,6 @@ from torch import nn
 
 from ...errors import InpaintkitError
 from ...io.tensors import flip_mask
-from ...models import FeedForwardModel
 from .adversarial import Adversarial, NetworkFactory, default_network_factory
 from .base import TrainedNetwork, parse_objective_options
 
@@ -55,12 +54,11 @@ def hole_tv(comp: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
 
 class FeedForwardObjective(Adversarial):
     """Base of the survey objectives: ``Options`` (an Options dataclass with at least
-    ``holes``; ``d_lr`` where there are discriminators), ``any_size`` (export with image_size
-    None: the network is fully convolutional), ``needs_discriminators`` (refuse a preset
+    ``holes``; ``d_lr`` where there are discriminators), ``any_size`` (as
+    :class:`~.adversarial.Adversarial`'s), ``needs_discriminators`` (refuse a preset
     without one)."""
 
     Options: ClassVar[type]
-    any_size: ClassVar[bool] = True
     needs_discriminators: ClassVar[bool] = True
 
     def __init__(
@@ -94,13 +92,3 @@ class FeedForwardObjective(Adversarial):
         output = self.generate(generator, batch)
         hole = batch["hole"]
         return output, output * hole + batch["image"] * flip_mask(hole)
-
-    def to_model(self, networks: dict[str, nn.Module], *, source: str, card: str = ""):
-        """A ``models.FeedForwardModel`` of the generator: image_size None (any size) for a
-        fully convolutional network, else the preset's resolution."""
-        return FeedForwardModel(
-            generator=networks["generator"], extra_inputs=tuple(self.preset.extra_inputs),
-            multiple=self.preset.multiple,
-            image_size=None if self.any_size else self.preset.resolution, source=source,
-            card=card,
-        )  # fmt: skip

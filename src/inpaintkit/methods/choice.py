@@ -1,0 +1,59 @@
+"""The method a user gets without naming one (``--method auto``, the default): chosen by the
+input's size, since inpaintkit's embedded models know two worlds.
+
+- Every image at most :data:`SMALL_SIDE` (64) px on both sides: ``repaint`` on the default prior
+  (the 32x32 emoji model; an image between 33 and 64 px goes through the crop strategy).
+- Any image larger: a photo. ``lama`` on the embedded photo network :data:`PHOTO_MODEL`, at the
+  photo's own size and aspect ratio (crops around the holes above 1024 px, see
+  :mod:`.strategy`), with the fill feathered over :data:`PHOTO_FEATHER` px inside the hole
+  border; known pixels stay exact. Without that network installed: ``telea``, said so.
+- A ``--model`` given with ``auto``: ``repaint`` on it (a prior, as before auto existed; another
+  kind is refused by the method, naming the kind it needs).
+
+Images of both worlds in one run get the photo choice (the largest image decides).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+AUTO = "auto"
+SMALL_SIDE = 64
+PHOTO_MODEL = "lama-photo128"
+PHOTO_FEATHER = 3
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What ``auto`` resolved to: method, model spec (None: the method's default), the feather
+    (px; None: the caller's) and why, in words for the log and inpaintkit.json."""
+
+    method: str
+    model: str | None
+    feather: int | None
+    reason: str
+
+
+def choose_method(
+    sizes: Sequence[tuple[int, int]], model: object | None, installed: Sequence[str]
+) -> Choice:
+    """The choice for images of these (width, height) ``sizes``; ``model``: the user's model
+    (spec or loaded) or None; ``installed``: the embedded models' names."""
+    if model is not None:
+        return Choice("repaint", None, None, "a model was given: repaint on it")
+    width, height = max(sizes, key=lambda size: max(size), default=(0, 0))
+    if max(width, height) <= SMALL_SIDE:
+        return Choice(
+            "repaint", None, None, f"{width}x{height} px: small, repaint on the default prior"
+        )
+    if PHOTO_MODEL in installed:
+        return Choice(
+            "lama", PHOTO_MODEL, PHOTO_FEATHER,
+            f"{width}x{height} px: a photo, lama on {PHOTO_MODEL}",
+        )  # fmt: skip
+    return Choice(
+        "telea", None, None,
+        f"{width}x{height} px: a photo, but the photo network {PHOTO_MODEL} is not installed; "
+        "telea",
+    )  # fmt: skip

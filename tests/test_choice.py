@@ -1,0 +1,105 @@
+"""``--method auto``: the method chosen by the input's size (inpaintkit.methods.choice), through
+the function, the command line and the Python API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+import inpaintkit
+from inpaintkit.cli import app
+from inpaintkit.methods import choice
+from inpaintkit.methods.choice import PHOTO_FEATHER, PHOTO_MODEL, choose_method
+
+PHOTO = ("lama32",)  # an embedded network of any size stands in for the photo model in the CLI
+
+
+def test_small_images_get_repaint_on_the_default_prior() -> None:
+    for sizes in ([(32, 32)], [(64, 64)], [(16, 16), (64, 40)]):
+        picked = choose_method(sizes, None, [PHOTO_MODEL])
+        assert (picked.method, picked.model, picked.feather) == ("repaint", None, None)
+
+
+def test_photos_get_lama_on_the_photo_network_feathered() -> None:
+    for sizes in ([(65, 10)], [(10, 65)], [(32, 32), (640, 480)]):
+        picked = choose_method(sizes, None, ["emoji32-v2", PHOTO_MODEL])
+        assert (picked.method, picked.model, picked.feather) == ("lama", PHOTO_MODEL, PHOTO_FEATHER)
+    assert "640x480" in choose_method([(32, 32), (640, 480)], None, [PHOTO_MODEL]).reason
+
+
+def test_photo_without_the_photo_network_is_telea_and_says_so() -> None:
+    picked = choose_method([(640, 480)], None, ["emoji32-v2"])
+    assert (picked.method, picked.model) == ("telea", None)
+    assert "not installed" in picked.reason
+
+
+def test_a_given_model_means_repaint_on_it() -> None:
+    picked = choose_method([(640, 480)], "my-prior.safetensors", [PHOTO_MODEL])
+    assert (picked.method, picked.model) == ("repaint", None)
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> dict[str, Path]:
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, (80, 96, 3), dtype=np.uint8)
+    hole = np.zeros((80, 96), np.uint8)
+    hole[30:40, 10:70] = 255
+    Image.fromarray(image).save(tmp_path / "photo.png")
+    Image.fromarray(hole).save(tmp_path / "hole.png")
+    return {"dir": tmp_path, "photo": tmp_path / "photo.png", "hole": tmp_path / "hole.png"}
+
+
+def test_cli_without_method_runs_the_photo_choice(
+    photo: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(choice, "PHOTO_MODEL", PHOTO[0])
+    out = photo["dir"] / "out"
+    args = ["inpaint", photo["photo"], "--mask", photo["hole"], "--no-progress", "--out", out]
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    assert "method auto: 96x80 px: a photo, lama on lama32" in result.output
+    config = json.loads((out / "inpaintkit.json").read_text())
+    assert config["method"] == "lama" and config["feather"] == PHOTO_FEATHER
+    assert config["auto"].startswith("96x80 px: a photo") and config["strategies"] == ["original"]
+    result_pixels = np.asarray(Image.open(out / "photo.png"))
+    source = np.asarray(Image.open(photo["photo"]))
+    hole = np.asarray(Image.open(photo["hole"])) > 0
+    assert result_pixels.shape == source.shape  # the photo's own size and aspect ratio
+    assert np.array_equal(result_pixels[~hole], source[~hole])
+    assert not np.array_equal(result_pixels[hole], source[hole])
+
+
+def test_api_auto_matches_the_named_method_with_the_feather(
+    photo: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(choice, "PHOTO_MODEL", PHOTO[0])
+    auto = inpaintkit.inpaint(photo["photo"], photo["hole"], progress=False)
+    named = inpaintkit.inpaint(
+        photo["photo"], photo["hole"], "lama", model="lama32", feather=PHOTO_FEATHER,
+        progress=False,
+    )  # fmt: skip
+    plain = inpaintkit.inpaint(photo["photo"], photo["hole"], "lama", progress=False)
+    assert np.array_equal(np.asarray(auto), np.asarray(named))
+    assert not np.array_equal(np.asarray(auto), np.asarray(plain))  # the feather changed it
+
+
+def test_large_images_are_cropped_around_the_holes_by_networks(
+    photo: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(choice, "PHOTO_MODEL", PHOTO[0])
+    wide = np.zeros((40, 1100, 3), np.uint8)
+    wide[:, :, 1] = np.arange(1100, dtype=np.uint8)[None, :]
+    hole = np.zeros((40, 1100), np.uint8)
+    hole[15:25, 500:520] = 255
+    Image.fromarray(wide).save(photo["dir"] / "wide.png")
+    Image.fromarray(hole).save(photo["dir"] / "wide_hole.png")
+    out = photo["dir"] / "wide_out"
+    args = ["inpaint", photo["dir"] / "wide.png", "--mask", photo["dir"] / "wide_hole.png"]
+    result = CliRunner().invoke(app, [str(a) for a in [*args, "--no-progress", "--out", out]])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "inpaintkit.json").read_text())["strategies"] == ["crop"]
