@@ -185,15 +185,48 @@ def test_end_to_end_two_photos_resume_and_refusal(tmp_path, fake_scenes, monkeyp
 
 def test_crop_only_methods_skip_full_photos_and_a_kill_resumes(tmp_path, fake_scenes):
     out = tmp_path / "run"
-    config = PhotoBenchConfig(out=out, methods="telea", holes="thin,sr2x", masks_per_photo=1,
-                              crop_only="telea", grid_photos=0)  # fmt: skip
+    config = PhotoBenchConfig(
+        out=out, methods="telea,exemplar", holes="thin,sr2x", masks_per_photo=1,
+        crop_only="telea,exemplar", grid_photos=0,
+    )  # fmt: skip
     run_photobench(config, log=None)
     rows = read_rows(out)
-    assert sorted((r["kind"], r["photo"]) for r in rows) == [("sr2x", "big"), ("sr2x", "small")]
+    assert sorted((r["method"], r["kind"], r["photo"]) for r in rows) == [
+        (m, "sr2x", p) for m in ("exemplar", "telea") for p in ("big", "small")
+    ]
+    # exemplar refuses sr2x (no fully known 9x9 patch): a row with NaN scores and the reason
+    refused = [r for r in rows if r["method"] == "exemplar"]
+    assert all(math.isnan(r["psnr_hole"]) and "fully known" in r["error"] for r in refused)
+    assert "| exemplar | 0 (2 refused) | – |" in (out / "table.md").read_text()
     # a row cut off by a kill is redone; the complete ones are kept
     text = (out / "results.jsonl").read_text().splitlines()
-    (out / "results.jsonl").write_text(text[0] + "\n" + text[1][:20])
+    (out / "results.jsonl").write_text("\n".join(text[:3]) + "\n" + text[3][:20])
     summary = run_photobench(config, log=None)
-    assert len(read_rows(out)) == 2 and summary["sr2x"]["methods"]["telea"]["n"] == 2
-    assert math.isnan(summary["sr2x"]["methods"]["telea"]["d_psnr"][1]) is False
+    assert len(read_rows(out)) == 4 and summary["sr2x"]["methods"]["telea"]["n"] == 2
+    assert summary["sr2x"]["best_classical"] == "telea"
+    assert summary["sr2x"]["methods"]["telea"]["d_psnr"][:3] == [0.0, 0.0, 0.0]
     assert fake_scenes == [("test", 1024), ("test", 1024)]
+
+
+def test_every_method_gets_the_same_holes_and_seeds(tmp_path, fake_scenes, monkeypatch):
+    import inpaintkit.methods as methods
+
+    seen: dict[str, list] = {}
+
+    def fake_run(method, jobs, *, seed, strategy, feather):
+        assert (strategy, feather) == ("auto", 0)
+        hole = jobs[0].hole
+        seen.setdefault(method.name, []).append((seed, hole.shape, int(hole.sum())))
+        # the truth never reaches a method: the hole pixels arrive grey
+        assert (np.asarray(jobs[0].image)[hole] == 127).all()
+        return [[jobs[0].image]]
+
+    monkeypatch.setattr(methods, "run_method", fake_run)
+    config = PhotoBenchConfig(out=tmp_path / "r", methods="telea,navier-stokes",
+                              holes="medium,expand", masks_per_photo=2, grid_photos=0)  # fmt: skip
+    run_photobench(config, log=None)
+    assert len(seen["telea"]) == 2 + 4  # medium: the big photo; expand: both photos
+    assert seen["telea"] == seen["navier-stokes"]
+    expected = [i.seed for i in make_items(PHOTOS, ["medium", "expand"], 2, seed=0)]
+    assert [s for s, _, _ in seen["telea"]] == expected
+    assert len(set(expected)) == len(expected)

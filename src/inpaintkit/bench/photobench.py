@@ -18,10 +18,12 @@ known pixels pasted back exactly. Each method gets the photo with its hole pixel
 127 (the truth never reaches a method) and the item's seed.
 
 Slow methods: Criminisi's exemplar fill took more than 280 s on ONE thin-hole item of a
-1024x768 photo (2 busy cores, one thread; the probe was stopped there), against 0.3 s for
-Telea. Scaling the photo down for that method alone would break the pairing, so the methods
-named in ``--crop-only`` (default "exemplar") run on the 256x256 crop kinds only; their
-full-photo cells stay empty, and the report says so.
+1024x768 photo (a quarter of it hole; 2 busy cores, one thread; the probe was stopped there),
+against 0.3 s for Telea and 11 s for PatchMatch. Scaling the photo down for that method alone
+would break the pairing, so the methods named in ``--crop-only`` (default "exemplar") run on
+the 256x256 crop kinds only (1 to 8 s per item there); their full-photo cells stay empty, and
+the report says so. On sr2x and altlines it refuses every crop (no fully known 9x9 patch):
+those rows hold the refusal and NaN scores, counted as "refused" in the table.
 
 Output folder: ``config.json`` (what decides the items, and each method's settings and model
 digest), ``results.jsonl`` (one row per method, hole kind, photo and index: psnr_hole,
