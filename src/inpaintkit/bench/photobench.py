@@ -142,9 +142,14 @@ def _build(method: PhotoMethod, device: str) -> tuple[object, dict]:
     identity: dict = {"method": spec.name, "settings": spec.settings()}
     if method.classical:
         return build_method(spec.name, options=spec.options), identity
-    built = build_method(
-        spec.name, model=method.model, device=device, options=spec.options, progress=False
-    )
+    try:
+        built = build_method(
+            spec.name, model=method.model, device=device, options=spec.options, progress=False
+        )
+    except InpaintkitError as err:
+        raise InpaintkitError(
+            f"method {method.label!r}: {err} (give model=PATH to an exported network file)"
+        ) from None
     model = built.model  # type: ignore[attr-defined]
     identity["model"] = model_identity(model, method.model or "default")
     return built, identity
@@ -319,7 +324,10 @@ def main(argv: list[str] | None = None) -> None:
         device=args.device,
     )  # fmt: skip
     started = time.perf_counter()
-    run_photobench(config)
+    try:
+        run_photobench(config)
+    except InpaintkitError as err:
+        parser.exit(2, f"error: {err}\n")
     print(f"wrote {args.out / 'table.md'} in {time.perf_counter() - started:.1f} s")
 
 
