@@ -180,9 +180,12 @@ def test_dry_run_prints_the_methods_cost_and_counts_crops(trained, pictures, pre
     assert result.exit_code == 0, result.output
     nfe = 7 if method == "inpaint-ddpm" else 1
     assert f": {nfe} network evaluations and 0 undo steps per batch" in result.output
-    # 2 holes -> 2 crops at 32x32, x 3 samples = 6 rows in batches of up to 4 -> 2 batches
-    assert "work: 6 output(s) in 2 batch(es) of up to 4" in result.output
-    assert "at batch 4, 32x32" in result.output
+    if KINDS[preset][0] == "feedforward":  # any size: the whole 48x40 picture, x 3 samples
+        assert "work: 3 output(s) in 1 batch(es) of up to 4" in result.output
+        assert "at batch 3, 48x40" in result.output
+    else:  # 2 holes -> 2 crops at 32x32, x 3 samples = 6 rows in batches of up to 4 -> 2 batches
+        assert "work: 6 output(s) in 2 batch(es) of up to 4" in result.output
+        assert "at batch 4, 32x32" in result.output
 
 
 def test_budget_picks_the_steps_and_feedforward_fits_any_budget(trained, pictures):
@@ -261,7 +264,7 @@ def test_bench_runs_and_scores_the_new_kinds(trained, pictures, tmp_path, preset
     spec = "inpaint-ddpm:steps=3" if method == "inpaint-ddpm" else method
     result = _run(
         "bench", "--out", tmp_path, "--methods", spec, "--model", trained[preset]["model"],
-        "--data", pictures["bench"], "--masks", "wide,half", "--n", "2",
+        "--data", pictures["bench"], "--masks", "wide,half", "--n", "2", "--size", "32",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]

@@ -13,7 +13,7 @@ edges of the training image (``inpaintkit.data.sketch``); at inference a user's 
 accepts an empty sketch; our training drops the sketch for a share of the items so that
 zeros mean "no guidance").
 
-Departures from the paper: widths 8/16/32 in the preset "deepfill-v2-32" (the paper's cnum is
+Departures from the paper: widths 16/32/64 in the preset "deepfill-v2-32" (the paper's cnum is
 48, half of each layer's outputs being gates, i.e. 24/48/96 features at 256 px), the layer
 counts of :mod:`.deepfill_v1` (12 coarse, 19 refinement instead of 17 and 25), dilation rates 2
 and 4 only, attention at 1/4 resolution with rate 1; the output layers are plain convolutions
