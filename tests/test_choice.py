@@ -103,3 +103,35 @@ def test_large_images_are_cropped_around_the_holes_by_networks(
     result = CliRunner().invoke(app, [str(a) for a in [*args, "--no-progress", "--out", out]])
     assert result.exit_code == 0, result.output
     assert json.loads((out / "inpaintkit.json").read_text())["strategies"] == ["crop"]
+
+
+@pytest.fixture
+def network_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, ...]]:
+    """The input shape of every feed-forward network call (the generator still runs)."""
+    from inpaintkit.models.feedforward import FeedForwardModel
+
+    calls, fill = [], FeedForwardModel.fill
+
+    def recorded(self, masked, hole, *extras):
+        calls.append(tuple(masked.shape))
+        return fill(self, masked, hole, *extras)
+
+    monkeypatch.setattr(FeedForwardModel, "fill", recorded)
+    return calls
+
+
+def test_a_4000x3000_photo_with_a_small_hole_runs_on_one_crop(
+    monkeypatch: pytest.MonkeyPatch, network_calls: list
+) -> None:
+    monkeypatch.setattr(choice, "PHOTO_MODEL", PHOTO[0])
+    rng = np.random.default_rng(5)
+    image = np.empty((3000, 4000, 3), np.uint8)
+    image[...] = rng.integers(0, 256, (1, 4000, 3), dtype=np.uint8)  # vertical stripes
+    hole = np.zeros((3000, 4000), bool)
+    hole[1500:1540, 2000:2030] = True
+    result = np.asarray(inpaintkit.inpaint(image, hole, progress=False))
+    assert result.shape == image.shape and np.array_equal(result[~hole], image[~hole])
+    assert not np.array_equal(result[hole], image[hole])
+    # one call on the hole's 40x30 box plus 128 px of context on each side (296x286), the
+    # width padded to the network's multiple of 4
+    assert network_calls == [(1, 3, 296, 288)]
