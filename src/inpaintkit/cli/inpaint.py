@@ -217,7 +217,7 @@ def inpaint(
             method, model = choice.method, model or choice.model
             feather = choice.feather if feather is None else feather
             check_run(method=method, images=images, budget=budget, **{**checks, "model": model})
-            if not quiet:
+            if not quiet and choice.method != "repaint":  # repaint: what it always was
                 typer.echo(f"method auto: {choice.reason} (--method NAME to choose)", err=True)
         feather = feather or 0
         given = {
