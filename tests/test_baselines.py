@@ -16,7 +16,9 @@ from inpaintkit.methods import METHODS, Job, run_method
 from inpaintkit.methods.classical.criminisi import _Sources
 from inpaintkit.methods.classical.pde import PDEDiffusion, PDEOptions
 
-BASELINES = ["telea", "navier-stokes", "biharmonic", "patchmatch", "pde-diffusion", "exemplar"]
+BASELINES = [
+    "telea", "navier-stokes", "biharmonic", "patchmatch", "pde-diffusion", "pull-push", "exemplar"
+]  # fmt: skip
 DETERMINISTIC = [name for name in BASELINES if name != "patchmatch"]  # rng unused
 MAGENTA = np.array([255, 0, 255], np.uint8)
 N = 48
@@ -98,6 +100,7 @@ def test_constant_image_is_filled_with_its_colour(name: str) -> None:
         ("navier-stokes", {}, 6.0),  # measured 4.8 (slopes of 2-4 grey levels a pixel)
         ("telea", {}, 7.5),  # measured 6.1
         ("patchmatch", {}, 3.0),  # measured 1.3
+        ("pull-push", {}, 6.0),  # measured 4.7: the smooth pyramid bends the ramp
     ],
 )
 def test_gradient_is_continued(name: str, options: dict, bound: float) -> None:

@@ -10,7 +10,15 @@ import torch
 from ..errors import InpaintkitError
 from ..options import parse_options
 from .base import Inpainter, Method
-from .classical import Biharmonic, Exemplar, NavierStokes, PatchMatch, PDEDiffusion, Telea
+from .classical import (
+    Biharmonic,
+    Exemplar,
+    NavierStokes,
+    PatchMatch,
+    PDEDiffusion,
+    PullPush,
+    Telea,
+)
 from .conditional import InpaintDDPM
 from .diffusion import DDNM, RePaint, RePaintFast, RePaintSDEdit
 from .feedforward import (
@@ -46,6 +54,7 @@ _ALL: tuple[type[Method], ...] = (
     Biharmonic,
     PatchMatch,
     PDEDiffusion,
+    PullPush,
     Exemplar,
     RealFill,  # reference-driven (a fit step; wave 2)
     StrDiffusion,

@@ -29,6 +29,7 @@ from torch import nn
 
 from .ffc import FFC, FFCBlock
 from .outputs import image_output
+from .pullpush import pull_push
 from .registry import register_network
 
 
@@ -39,12 +40,18 @@ class LaMaGenerator(nn.Module):
 
     Config: channels [3], width (ngf) [16], depth (down-samplings) [2], blocks [5], ratio (the
     global fraction in the residual blocks; 0 = a plain convolution ResNet of the same depth)
-    [0.75]. :attr:`multiple` = 2**depth.
+    [0.75], prefill [False]. :attr:`multiple` = 2**depth.
+
+    prefill (ours, not the paper's): the hole is first filled by pull-push (:mod:`.pullpush`),
+    the network sees that image instead of the hole-zeroed one, and its output is a residual
+    added to it, with the last layer initialised to zero. An untrained network then returns the
+    smooth pull-push fill, and training only has to learn what a smooth fill misses: texture and
+    edges. Without a GPU there are a few thousand steps to spend, not LaMa's days.
     """
 
     def __init__(
         self, channels: int = 3, width: int = 16, depth: int = 2, blocks: int = 5,
-        ratio: float = 0.75,
+        ratio: float = 0.75, prefill: bool = False,
     ) -> None:  # fmt: skip
         super().__init__()
         if min(channels, width, depth) < 1 or blocks < 0 or not 0.0 <= ratio < 1.0:
@@ -52,6 +59,8 @@ class LaMaGenerator(nn.Module):
                              f"{channels}, {width}, {depth}, {blocks}, {ratio}")  # fmt: skip
         self.config = {"channels": channels, "width": width, "depth": depth, "blocks": blocks,
                        "ratio": ratio}  # fmt: skip
+        if prefill:  # only when set: files saved before the option load as they were
+            self.config["prefill"] = True
         self.multiple = 2**depth
         self.head = nn.Sequential(
             nn.ReflectionPad2d(2), FFC(channels + 1, width, 5, 1, 0, 0.0, 0.0)
@@ -73,13 +82,18 @@ class LaMaGenerator(nn.Module):
             ]
         self.up = nn.Sequential(*up)
         self.tail = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(width, channels, 3))
+        if prefill:  # the residual starts at zero: the untrained network is the pull-push fill
+            nn.init.zeros_(self.tail[1].weight)
+            nn.init.zeros_(self.tail[1].bias)
 
     def forward(self, masked: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
         """The generated image [B,C,H,W] (every pixel; the caller composites)."""
-        x = torch.cat([masked, hole], 1).contiguous(memory_format=torch.channels_last)
+        start = pull_push(masked, hole) if self.config.get("prefill") else masked
+        x = torch.cat([start, hole], 1).contiguous(memory_format=torch.channels_last)
         x = self.blocks(self.down(self.head(x)))
         x = torch.cat([part for part in x if part is not None], 1)
-        return image_output(self.tail(self.up(x))).contiguous()
+        x = self.tail(self.up(x)).contiguous()
+        return start + x if self.config.get("prefill") else image_output(x)
 
 
 @register_network()

@@ -132,7 +132,14 @@ PHOTO_PRESETS: tuple[dict, ...] = (
         resolution=128,
         generator={
             "class": "LaMaGenerator",
-            "config": {"channels": 3, "width": 24, "depth": 3, "blocks": 6, "ratio": 0.75},
+            "config": {
+                "channels": 3,
+                "width": 24,
+                "depth": 3,
+                "blocks": 6,
+                "ratio": 0.75,
+                "prefill": True,
+            },
         },
         discriminators={
             "patch": {
@@ -143,8 +150,9 @@ PHOTO_PRESETS: tuple[dict, ...] = (
         multiple=8,
         notes=(
             "LaMa (Suvorov et al. 2022) for photos, trained on 128x128 multi-scale photo crops: "
-            "2.7M-parameter FFC generator (3 downsamplings, 6 FFC blocks, ratio 0.75), "
-            "PatchGAN with R1 and feature matching; objective lama; any size (multiple of 8)"
+            "2.7M-parameter FFC generator (3 downsamplings, 6 FFC blocks, ratio 0.75) as a "
+            "residual over a pull-push prefill, PatchGAN with R1 and feature matching; "
+            "objective lama; any size (multiple of 8)"
         ),
     ),
 )

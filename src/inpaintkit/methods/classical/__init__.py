@@ -1,5 +1,6 @@
 """Classical baselines without a network (the survey's sections 2.1-2.2): library fills
-(Telea, Navier-Stokes, biharmonic, PatchMatch), PDE diffusion and exemplar-based filling."""
+(Telea, Navier-Stokes, biharmonic, PatchMatch), PDE diffusion, pull-push and exemplar-based
+filling."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from .libraries import (
     Telea,
 )
 from .pde import PDEDiffusion, PDEOptions
+from .pullpush import PullPush, PullPushOptions
 
 __all__ = [
     "Biharmonic",
@@ -26,5 +28,7 @@ __all__ = [
     "PDEOptions",
     "PatchMatch",
     "PatchMatchOptions",
+    "PullPush",
+    "PullPushOptions",
     "Telea",
 ]
