@@ -5,9 +5,9 @@
         --bench /work/bench/cnn-check --label pconv --baseline telea \
         --prefix src/inpaintkit/models/weights/pconv32
 
-writes PREFIX-loss.png (every logged loss per window, log scale) and PREFIX-inpainting.png (the
-bench folder's results of LABEL on held-out emoji: a row per mask setting, per image input | result
-| truth, zoomed 2x), and prints a markdown block for the card: the run's settings, its training
+writes PREFIX-loss.png (every logged loss per window, log scale) and, with --bench,
+PREFIX-inpainting.png (the bench folder's results of LABEL on held-out emoji: a row per mask
+setting, per image input | result | truth, zoomed 2x), and prints a markdown block for the card: the run's settings, its training
 time without stalls, the first and last window of every loss, the parameters and file size, and
 the bench's hole PSNR of LABEL and BASELINE per mask setting.
 """
@@ -69,8 +69,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--run", type=Path, required=True, help="training run folder")
     parser.add_argument("--model", required=True, help="the exported .safetensors")
-    parser.add_argument("--bench", type=Path, required=True, help="a bench folder with LABEL")
-    parser.add_argument("--label", required=True, help="method label in the bench folder")
+    parser.add_argument("--bench", type=Path, help="a bench folder with LABEL (none: no grid)")
+    parser.add_argument("--label", help="method label in the bench folder")
     parser.add_argument("--baseline", default="telea")
     parser.add_argument("--images", type=int, default=4, help="images per mask row")
     parser.add_argument("--prefix", type=Path, required=True, help="output path prefix")
@@ -85,11 +85,12 @@ def main() -> None:
     model = load_model(args.model)
     size_mb = Path(args.model).stat().st_size / 1e6
 
-    rundir = RunDir(args.bench)
-    names = sorted(p.stem for p in (args.bench / "images" / "truth").glob("*.png"))
-    grid = method_grid(rundir, args.label, PAPER_MASKS, names[: args.images])
-    grid = grid.repeat(2, axis=0).repeat(2, axis=1)
-    Image.fromarray(grid).save(f"{args.prefix}-inpainting.png", optimize=True)
+    if args.bench is not None:
+        rundir = RunDir(args.bench)
+        names = sorted(p.stem for p in (args.bench / "images" / "truth").glob("*.png"))
+        grid = method_grid(rundir, args.label, PAPER_MASKS, names[: args.images])
+        grid = grid.repeat(2, axis=0).repeat(2, axis=1)
+        Image.fromarray(grid).save(f"{args.prefix}-inpainting.png", optimize=True)
 
     first, last = rows[0], rows[-1]
     print(f"- Preset `{preset}`, objective `{config.objective}`, options "
@@ -104,8 +105,9 @@ def main() -> None:
           f"{time['median_images_per_s']:.0f} images/s).")  # fmt: skip
     print("- Losses, first log window -> last: " + "; ".join(
         f"{c} {first[c]:.4g} -> {last[c]:.4g}" for c in columns) + ".")  # fmt: skip
-    print()
-    print("\n".join(psnr_rows(args.bench, [args.label, args.baseline])))
+    if args.bench is not None:
+        print()
+        print("\n".join(psnr_rows(args.bench, [args.label, args.baseline])))
 
 
 if __name__ == "__main__":
