@@ -7,9 +7,10 @@
 
 writes PREFIX-loss.png (every logged loss per window, log scale) and, with --bench,
 PREFIX-inpainting.png (the bench folder's results of LABEL on held-out emoji: a row per mask
-setting, per image input | result | truth, zoomed 2x), and prints a markdown block for the card: the run's settings, its training
-time without stalls, the first and last window of every loss, the parameters and file size, and
-the bench's hole PSNR of LABEL and BASELINE per mask setting.
+setting, per image input | result | truth, zoomed 2x), and prints a markdown block for the
+card: the run's settings, its training time without stalls, the first and last window of every
+loss, the parameters and file size, and the bench's hole PSNR of LABEL and BASELINE per mask
+setting.
 """
 
 from __future__ import annotations
