@@ -21,12 +21,14 @@ install: $(VENV)/.installed
 dev: $(VENV)/.dev
 
 # Inpaint the bundled example images with the embedded default model; results and grids in out/:
-# RePaint at the paper's setting (2410 network evaluations), then the fast DDNM sampler (230).
+# RePaint at the paper's setting (2410 network evaluations), then the fast DDNM sampler (230),
+# then a photo with the default photo method (method auto: lama on lama-photo128).
 # --overwrite: a rerun replaces the files of the previous demo run (and only those).
 demo: install
 	$(VENV)/bin/inpaintkit inpaint examples/images/*.png --mask-kind half --resize --seed 0 --out out/demo --overwrite
 	$(VENV)/bin/inpaintkit inpaint examples/images/*.png --mask-kind narrow --method ddnm --resize --seed 0 --out out/demo-narrow --overwrite
-	@echo "demo results and grids are in out/demo and out/demo-narrow"
+	$(VENV)/bin/inpaintkit inpaint examples/photos/coffee.jpg --mask examples/photos/coffee_hole.png --out out/demo-photo --overwrite
+	@echo "demo results and grids are in out/demo, out/demo-narrow and out/demo-photo"
 
 # The browser tests drive Debian's chromium (never `playwright install`: it downloads a browser);
 # installed with apt when missing. Without apt they skip, except in CI (.ci/run), where they fail.
