@@ -22,7 +22,7 @@ dev: $(VENV)/.dev
 
 # Inpaint the bundled example images with the embedded default model; results and grids in out/:
 # RePaint at the paper's setting (2410 network evaluations), then the fast DDNM sampler (230),
-# then a photo with the default photo method (method auto: lama on lama-photo128).
+# then a photo with the photo default (method auto; docs/photos.md).
 # --overwrite: a rerun replaces the files of the previous demo run (and only those).
 demo: install
 	$(VENV)/bin/inpaintkit inpaint examples/images/*.png --mask-kind half --resize --seed 0 --out out/demo --overwrite

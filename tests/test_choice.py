@@ -32,9 +32,9 @@ def test_photos_get_lama_on_the_photo_network_feathered() -> None:
     assert "640x480" in choose_method([(32, 32), (640, 480)], None, [PHOTO_MODEL]).reason
 
 
-def test_photo_without_the_photo_network_is_telea_and_says_so() -> None:
+def test_photo_without_the_photo_network_is_pull_push_and_says_so() -> None:
     picked = choose_method([(640, 480)], None, ["emoji32-v2"])
-    assert (picked.method, picked.model) == ("telea", None)
+    assert (picked.method, picked.model, picked.feather) == ("pull-push", None, None)
     assert "not installed" in picked.reason
 
 
@@ -88,10 +88,11 @@ def test_api_auto_matches_the_named_method_with_the_feather(
     assert not np.array_equal(np.asarray(auto), np.asarray(plain))  # the feather changed it
 
 
-def test_large_images_are_cropped_around_the_holes_by_networks(
-    photo: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("method", ["auto", "pull-push"])
+def test_large_images_are_cropped_around_the_holes(
+    photo: dict[str, Path], monkeypatch: pytest.MonkeyPatch, method: str
 ) -> None:
-    monkeypatch.setattr(choice, "PHOTO_MODEL", PHOTO[0])
+    monkeypatch.setattr(choice, "PHOTO_MODEL", PHOTO[0])  # auto: lama on lama32
     wide = np.zeros((40, 1100, 3), np.uint8)
     wide[:, :, 1] = np.arange(1100, dtype=np.uint8)[None, :]
     hole = np.zeros((40, 1100), np.uint8)
@@ -100,7 +101,8 @@ def test_large_images_are_cropped_around_the_holes_by_networks(
     Image.fromarray(hole).save(photo["dir"] / "wide_hole.png")
     out = photo["dir"] / "wide_out"
     args = ["inpaint", photo["dir"] / "wide.png", "--mask", photo["dir"] / "wide_hole.png"]
-    result = CliRunner().invoke(app, [str(a) for a in [*args, "--no-progress", "--out", out]])
+    args += ["--method", method, "--no-progress", "--out", out]
+    result = CliRunner().invoke(app, [str(a) for a in args])
     assert result.exit_code == 0, result.output
     assert json.loads((out / "inpaintkit.json").read_text())["strategies"] == ["crop"]
 

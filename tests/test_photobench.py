@@ -230,3 +230,18 @@ def test_every_method_gets_the_same_holes_and_seeds(tmp_path, fake_scenes, monke
     expected = [i.seed for i in make_items(PHOTOS, ["medium", "expand"], 2, seed=0)]
     assert [s for s, _, _ in seen["telea"]] == expected
     assert len(set(expected)) == len(expected)
+
+
+def test_classical_wins_says_when_no_photo_method_ran() -> None:
+    from types import SimpleNamespace
+
+    from inpaintkit.bench.photobench_report import classical_wins
+
+    entry = {"best_classical": "telea", "methods": {"telea": {"d_psnr": (0.0, 0.0, 0.0, 3)}}}
+    telea = SimpleNamespace(label="telea", classical=True)
+    assert classical_wins({"thin": entry}, [telea]) == ["- no photo method was run"]
+    photo = SimpleNamespace(label="lama", classical=False)
+    behind = {"psnr_hole": (20.0, 19.0, 21.0, 3), "d_psnr": (-1.0, -1.5, -0.5, 3)}
+    entry["methods"]["lama"] = behind
+    lines = classical_wins({"thin": entry}, [telea, photo])
+    assert len(lines) == 1 and lines[0].startswith("- thin: telea leads; lama minus telea")

@@ -137,6 +137,8 @@ def classical_wins(summary: dict, methods: Sequence) -> list[str]:
     """One line per kind where the best classical method's mean hole PSNR is above every photo
     method's (with the paired interval of the best photo method against it)."""
     photo = [m.label for m in methods if not m.classical]
+    if not any(p in entry["methods"] for p in photo for entry in summary.values()):
+        return ["- no photo method was run"]
     lines = []
     for kind, entry in summary.items():
         best, table = entry["best_classical"], entry["methods"]
