@@ -58,6 +58,7 @@ DEFAULTS = {
     "pde-diffusion": {"kind": "isotropic", "iterations": 5000, "tolerance": 0.01,
                       "kappa": 20.0, "relaxation": None},
     "exemplar": {"patch_size": 9, "search_radius": None},
+    "pull-push": {},
     "inpaint-ddpm": {"steps": 50, "spacing": "even", "eta": None, "variance": None,
                      "clip_denoised": True, "precision": "auto", "channels_last": None,
                      "compile": False},
