@@ -4,7 +4,7 @@ thick holes) and on 256x256 crops (the RePaint paper's six); hole PSNR and SSIM 
 intervals, seconds per megapixel of hole, grids of the full photos.
 
     .venv/bin/python bench/photobench.py --out runs/photobench \
-        --methods "lama:model=lama-photo128,telea,navier-stokes,patchmatch,exemplar,biharmonic"
+        --methods "lama:model=NET.safetensors,telea,navier-stokes,patchmatch,biharmonic,pull-push"
 
 The code and every option: ``inpaintkit.bench.photobench`` (``--help``); docs/data.md,
 "Photo benchmark".

@@ -2,7 +2,7 @@
 held-out photo scenes at their own resolution.
 
     python bench/photobench.py --out runs/photobench \
-        --methods "lama:model=lama-photo128,telea,navier-stokes,patchmatch,exemplar,biharmonic"
+        --methods "lama:model=NET.safetensors,telea,navier-stokes,patchmatch,biharmonic,pull-push"
 
 Items (:mod:`.photobench_items`): each held-out photo (``load_photo_scenes``, long side at most
 ``--max-side``) at its own size with LaMa thin/medium/thick holes drawn at that size (photos of
@@ -53,7 +53,8 @@ from .photobench_items import ALL_KINDS, CROP_KINDS, Item, make_items, parse_kin
 from .photobench_report import result_path, write_report
 from .specs import MethodSpec, parse_method_spec, split_specs
 
-DEFAULT_METHODS = "lama:model=lama-photo128,telea,navier-stokes,patchmatch,exemplar,biharmonic"
+DEFAULT_METHODS = "telea,navier-stokes,patchmatch,exemplar,biharmonic,pull-push"
+"""What runs without --methods: every classical fill (no photo network is shipped yet)."""
 ROWS = "results.jsonl"
 CONFIG = "config.json"
 FEATHER = 0  # the raw fill is scored (known pixels are pasted back exactly either way)
