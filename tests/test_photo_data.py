@@ -21,12 +21,15 @@ from inpaintkit.data.photo_set import (
     PACKAGE_FOLDERS,
     SKIMAGE,
     SPLIT_SEED,
-    draw_test_scenes,
+    TUNE_FRACTION,
+    TUNE_SEED,
+    draw_scenes,
     heldout_scenes,
     load_photo_scenes,
     parse_photo_files,
     photo_files,
     split_files,
+    tune_scenes,
 )
 from inpaintkit.data.photos import read_photo
 from inpaintkit.data.specs import make_dataset
@@ -75,13 +78,29 @@ def test_split_is_by_scene_and_pairs_stay_together():
 
 def test_committed_test_scenes_are_the_recorded_seeded_draw():
     scenes = sorted({f.scene for f in photo_files()})
-    drawn = draw_test_scenes(scenes)
+    drawn = draw_scenes(scenes)
     assert drawn == sorted(heldout_scenes())
     assert Counter(s.split("/")[0] for s in drawn) == {"mate": 2, "opencv": 4, "plasma": 2,
                                                        "skimage": 1}  # fmt: skip
-    assert draw_test_scenes(scenes, seed=SPLIT_SEED + 1) != drawn  # the check can fail
+    assert draw_scenes(scenes, seed=SPLIT_SEED + 1) != drawn  # the check can fail
     header = Path(__file__).parents[1] / "src/inpaintkit/data/photo_test_scenes.txt"
     assert f"default_rng({SPLIT_SEED})" in header.read_text()
+
+
+def test_tune_split_is_a_recorded_draw_of_training_scenes():
+    train_scenes = sorted({f.scene for f in split_files("train")})
+    drawn = draw_scenes(train_scenes, seed=TUNE_SEED, fraction=TUNE_FRACTION)
+    assert drawn == sorted(tune_scenes())
+    assert Counter(s.split("/")[0] for s in drawn) == {"mate": 2, "opencv": 2, "plasma": 1,
+                                                       "skimage": 1}  # fmt: skip
+    tune, fit, test = split_files("tune"), split_files("fit"), split_files("test")
+    assert (len(tune), len(fit)) == (6, 38)
+    assert {f.scene for f in tune} == tune_scenes()
+    assert not {f.scene for f in fit} & (tune_scenes() | heldout_scenes())
+    assert sorted(tune + fit, key=photo_files().index) == split_files("train")
+    assert not {f.scene for f in tune} & {f.scene for f in test}
+    header = Path(__file__).parents[1] / "src/inpaintkit/data/photo_tune_scenes.txt"
+    assert f"default_rng({TUNE_SEED})" in header.read_text()
 
 
 def test_photo_list_errors_name_the_line():

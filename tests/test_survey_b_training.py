@@ -159,3 +159,35 @@ def test_deepfill_v2_hole_weight_adds_the_hole_l1_of_each_output():
         by_hand = ((out - image).abs() * hole).sum() / (hole.sum() * 3)
         gap = float(logs[2][name] - logs[0][name])
         assert gap == pytest.approx(2 * float(by_hand), rel=1e-5) and gap > 0.1
+
+
+def test_lama_reconstruction_only_updates_the_generator_alone():
+    """adv_weight = fm_weight = 0: one step updates only the generator, from the two L1 terms
+    (the discriminator is never called), and the critic's logged terms are 0."""
+    torch.manual_seed(0)
+    options = {"adv_weight": "0", "fm_weight": "0", "hole_weight": "3"}
+    objective = make_objective(config_for("lama", objective_options=options))
+    nets = {name: spec.module for name, spec in objective.build_networks().items()}
+    called, updated = [], []
+    nets["d_patch"].register_forward_hook(lambda *_: called.append(1))
+
+    class Recorder:  # hands out the networks and records which one is stepped
+        def module(self, name):
+            return nets[name]
+
+        def update(self, name, loss=None):
+            updated.append((name, loss))
+
+    image = torch.rand(2, 3, 16, 16) * 2 - 1
+    hole = torch.zeros(2, 1, 16, 16)
+    hole[:, :, 4:12, 2:10] = 1
+    objective.bind(Recorder())
+    logs = objective.step({"image": image, "hole": hole}, torch.Generator().manual_seed(0))
+    assert [name for name, _ in updated] == ["generator"] and not called
+    assert float(logs["d_loss"]) == float(logs["fm"]) == float(logs["g_adv"]) == 0.0
+    with torch.no_grad():
+        out = nets["generator"](image * (1 - hole), hole)
+    by_hand = [((out - image).abs() * m).sum() / (m.sum() * 3) for m in (1 - hole, hole)]
+    expected = 10 * by_hand[0] + 3 * by_hand[1]  # valid_weight 10 (LaMa's), hole_weight 3
+    assert float(updated[0][1].detach()) == pytest.approx(float(expected), rel=1e-5)
+    assert float(logs["l1_hole"]) == pytest.approx(float(by_hand[1]), rel=1e-5)

@@ -305,7 +305,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--methods", default=DEFAULT_METHODS, help="method specs, model=...")
     parser.add_argument("--out", required=True, type=Path)
-    parser.add_argument("--split", default="test", help="photo split (test, train, all)")
+    parser.add_argument(
+        "--split", default="test", help="photo split: test, tune (to choose between trainings), "
+        "train, fit, all"
+    )  # fmt: skip
     parser.add_argument("--max-side", type=int, default=1024, help="photos' long side at most")
     parser.add_argument("--masks-per-photo", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)

@@ -157,7 +157,7 @@ class PhotoCropDataset(Dataset):
 def photo_dataset(
     split: str, resolution: int, cache_dir: Path | None = None, *, seed: int = 0
 ) -> PhotoCropDataset:
-    """:class:`PhotoCropDataset` of the photo set's ``split`` ("train", "test" or "all";
+    """:class:`PhotoCropDataset` of the photo set's ``split`` (one of photo_set.SPLITS:
     :mod:`inpaintkit.data.photo_set`), fetching the packages on first use."""
     return PhotoCropDataset(
         [path for _, path in photo_paths(split, cache_dir)], resolution, seed=seed

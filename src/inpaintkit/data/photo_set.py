@@ -9,8 +9,11 @@ Which files count is the committed list ``photo_files.txt`` (``<package> <path> 
 header says what was left out and why): 54 colour photographs of 47 scenes. Photos of one scene
 (leuvenA/B, aloeL/R, graf1/3, rubberwhale1/2, aero1/3, OpenCV's left/right, motorcycle
 left/right) share a scene id. The test split is the scenes in ``photo_test_scenes.txt``: per
-source, round(20%) of its scenes, drawn once by :func:`draw_test_scenes` (seed
-:data:`SPLIT_SEED`) and committed; "train" is every other scene, so no scene is on both sides.
+source, round(20%) of its scenes, drawn once by :func:`draw_scenes` (seed :data:`SPLIT_SEED`)
+and committed; "train" is every other scene, so no scene is on both sides. The tuning split,
+``photo_tune_scenes.txt``, is a part of "train" drawn the same way (round(15%) of each source's
+training scenes, seed :data:`TUNE_SEED`): choices between trainings are made on it, so the test
+scenes are looked at once. "fit" is "train" without "tune" (the emoji set's splits, same names).
 Nothing here draws random numbers at run time.
 """
 
@@ -30,9 +33,12 @@ from .photos import OPENCV_DATA, OPENCV_PACKAGE, read_photo
 
 PHOTO_FILES = "photo_files.txt"
 TEST_SCENES_FILE = "photo_test_scenes.txt"
-SPLITS = ("train", "test", "all")
+TUNE_SCENES_FILE = "photo_tune_scenes.txt"
+SPLITS = ("train", "test", "all", "tune", "fit")
 SPLIT_SEED = 20261129
 TEST_FRACTION = 0.2
+TUNE_SEED = SPLIT_SEED + 1
+TUNE_FRACTION = 0.15
 SKIMAGE = "scikit-image"
 PACKAGE_FOLDERS: dict[str, str] = {
     "mate-backgrounds": "usr/share/backgrounds",
@@ -100,18 +106,29 @@ def photo_files() -> list[PhotoFile]:
     return parse_photo_files(_committed(PHOTO_FILES))
 
 
-def heldout_scenes() -> frozenset[str]:
-    """The committed test scenes (``photo_test_scenes.txt``)."""
-    text = _committed(TEST_SCENES_FILE)
+def _committed_scenes(file_name: str) -> frozenset[str]:
+    text = _committed(file_name)
     return frozenset(
         line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
     )
 
 
-def draw_test_scenes(
+def heldout_scenes() -> frozenset[str]:
+    """The committed test scenes (``photo_test_scenes.txt``)."""
+    return _committed_scenes(TEST_SCENES_FILE)
+
+
+def tune_scenes() -> frozenset[str]:
+    """The committed tuning scenes (``photo_tune_scenes.txt``; training scenes)."""
+    return _committed_scenes(TUNE_SCENES_FILE)
+
+
+def draw_scenes(
     scenes: Sequence[str], seed: int = SPLIT_SEED, fraction: float = TEST_FRACTION
 ) -> list[str]:
-    """The draw that made ``photo_test_scenes.txt`` (kept to re-check it): for each source
+    """The draw that made ``photo_test_scenes.txt`` from every scene, and
+    ``photo_tune_scenes.txt`` from the training scenes with :data:`TUNE_SEED` and
+    :data:`TUNE_FRACTION` (kept to re-check them): for each source
     ("mate", "opencv"...: the part of the scene id before "/"), in sorted order, round(fraction
     x its scene count) of its sorted scenes by ``rng.choice(n, k, replace=False)`` with one
     ``numpy.random.default_rng(seed)``. Returns the chosen scenes, sorted."""
@@ -128,15 +145,22 @@ def draw_test_scenes(
 
 
 def split_files(split: str, files: Sequence[PhotoFile] | None = None) -> list[PhotoFile]:
-    """The entries of ``files`` (default: the committed list) in ``split``: "test" (scene in
-    :func:`heldout_scenes`), "train" (the others) or "all"; order kept."""
+    """The entries of ``files`` (default: the committed list) in ``split``, order kept: "test"
+    (scene in :func:`heldout_scenes`), "train" (the others), "tune" (scene in
+    :func:`tune_scenes`), "fit" ("train" without "tune") or "all"."""
     if split not in SPLITS:
         raise InpaintkitError(f"unknown photo split {split!r}; choose one of {SPLITS}")
     files = photo_files() if files is None else list(files)
     if split == "all":
         return files
-    held = heldout_scenes()
-    return [f for f in files if (f.scene in held) == (split == "test")]
+    test, tune = heldout_scenes(), tune_scenes()
+    keep = {
+        "test": lambda scene: scene in test,
+        "train": lambda scene: scene not in test,
+        "tune": lambda scene: scene in tune,
+        "fit": lambda scene: scene not in test and scene not in tune,
+    }[split]
+    return [f for f in files if keep(f.scene)]
 
 
 def _skimage_root() -> Path:
@@ -184,7 +208,7 @@ def fetch_photo_files(
 def photo_paths(
     split: str = "train", cache_dir: Path | None = None, *, fetch: Fetcher | None = None
 ) -> list[tuple[PhotoFile, Path]]:
-    """[(entry, local file)] of one split ("train", "test" or "all"), fetched on first use."""
+    """[(entry, local file)] of one split (:data:`SPLITS`), fetched on first use."""
     files = split_files(split)
     return list(zip(files, fetch_photo_files(files, cache_dir, fetch=fetch)))
 
@@ -223,12 +247,13 @@ __all__ = [
     "SPLIT_SEED",
     "PhotoFile",
     "PhotoScene",
-    "draw_test_scenes",
+    "draw_scenes",
     "fetch_photo_files",
     "load_photo_scenes",
     "parse_photo_files",
     "photo_files",
     "photo_paths",
     "heldout_scenes",
+    "tune_scenes",
     "split_files",
 ]

@@ -19,7 +19,8 @@ def make_dataset(
     by "+", e.g. "google+twitter": their images one after another), "emoji:<style>:<split>"
     (train|test|tune|fit|all): :class:`ArrayDataset` of the emoji at ``resolution`` (32 or 64).
     "fashion-mnist[:train|test]": Debian's Fashion-MNIST, grey on three channels.
-    "photos[:train|test|all]" (default train): the photo set's multi-scale random crops at
+    "photos[:train|test|tune|fit|all]" (default train; "fit" is train without the tuning
+    scenes): the photo set's multi-scale random crops at
     ``resolution``, seeded by ``seed`` (the run's;
     :class:`~inpaintkit.data.photo_crops.PhotoCropDataset`, 64 crops per photo and pass; Debian
     packages fetched with apt-get on first use).

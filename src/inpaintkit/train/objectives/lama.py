@@ -23,6 +23,9 @@ term). Without the perceptual loss nothing but the adversarial terms pulls the h
 the image, which on a short CPU training gives noise, so ``hole_weight`` (an L1 over the hole,
 default 10 like the known pixels') stands in for it; ``-O hole_weight=0`` is LaMa's exact
 choice. The L1 terms are means over their region (LaMa: over all pixels, zero-weighted).
+
+``-O adv_weight=0 -O fm_weight=0`` is the reconstruction-only ablation: the generator learns from
+the two L1 terms alone and the discriminator is neither run nor updated (its losses log as 0).
 """
 
 from __future__ import annotations
@@ -96,6 +99,14 @@ class LaMa(Adversarial):
         image, hole = batch["image"], batch["hole"]
         keep = flip_mask(hole)
         predicted = self.generate(up.module("generator"), batch)
+        l1_valid, l1_hole = masked_l1(predicted, image, keep), masked_l1(predicted, image, hole)
+        if opts.adv_weight == 0 and opts.fm_weight == 0:  # reconstruction only: no critic
+            g_loss = opts.valid_weight * l1_valid + opts.hole_weight * l1_hole
+            up.update("generator", g_loss)
+            zero = torch.zeros(())
+            return {"g_loss": g_loss.detach(), "l1_valid": l1_valid.detach(),
+                    "l1_hole": l1_hole.detach(), "g_adv": zero, "fm": zero, "d_loss": zero,
+                    "r1": zero}  # fmt: skip
         name = self.discriminator_names[0]
         disc = up.module(name)
         # 1. discriminator: non-saturating + R1 on reals, the hole of a prediction is fake
@@ -114,7 +125,6 @@ class LaMa(Adversarial):
             _, real_features = disc(torch.cat([image, hole], 1), features=True)
         adv = generator_adversarial_loss(fake_logits, "nonsaturating")
         fm = feature_matching(fake_features, real_features)
-        l1_valid, l1_hole = masked_l1(predicted, image, keep), masked_l1(predicted, image, hole)
         g_loss = (opts.valid_weight * l1_valid + opts.hole_weight * l1_hole
                   + opts.adv_weight * adv + opts.fm_weight * fm)  # fmt: skip
         up.update("generator", g_loss)
