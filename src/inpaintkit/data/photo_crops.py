@@ -1,5 +1,5 @@
 """Multi-scale random crops of photos, for training at a small ``resolution`` (the data spec
-``photos[:train|test|all]``).
+``photos[:split]``).
 
 Per item: the photo is scaled so that its short side is ``s``, drawn uniformly from the
 integers in [max(128, resolution), min(512, the photo's own short side)], and a

@@ -313,6 +313,22 @@ PRESETS: dict[str, AnyPreset] = {
             dropout=0.1,
             notes="about 27M parameters; 64x64 needs a GPU",
         ),
+        Preset(
+            name="photo64",
+            resolution=64,
+            block_out_channels=(32, 64, 128, 128),
+            layers_per_block=1,
+            attention_resolutions=(16, 8),
+            resnet_time_scale_shift="scale_shift",
+            dropout=0.1,
+            learned_variance=True,
+            beta_schedule="cosine",
+            notes=(
+                "4.70M parameters: a 64x64 prior of photo patches (issue 18) for the crop "
+                "strategy; emoji32's learned variance and cosine schedule, one ResNet per level "
+                "and four levels so a CPU step at batch 16 costs about 3 s"
+            ),
+        ),
         ConditionalPreset(
             name="inpaint32",
             resolution=32,
