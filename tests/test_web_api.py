@@ -28,8 +28,10 @@ from web_support import (  # noqa: E402
     wait_for,
 )
 
+import inpaintkit  # noqa: E402
 from inpaintkit.methods import METHODS  # noqa: E402
-from inpaintkit.web import ServerConfig, create_app  # noqa: E402
+from inpaintkit.methods.choice import Choice  # noqa: E402
+from inpaintkit.web import ServerConfig, create_app, routes  # noqa: E402
 
 
 class Clock:
@@ -61,7 +63,8 @@ def make_client(tmp_path):  # noqa: ANN001, ANN201
 def test_methods_list_schemas_and_models(make_client) -> None:
     body = make_client().get("/api/v1/methods").json()
     by_name = {m["name"]: m for m in body["methods"]}
-    assert set(by_name) == set(METHODS)
+    assert set(by_name) == {"auto", *METHODS} and body["methods"][0]["name"] == "auto"
+    assert by_name["auto"]["options"] == [] and by_name["auto"]["available"]
     telea = by_name["telea"]
     assert telea["model_kind"] is None and telea["available"]
     radius = next(o for o in telea["options"] if o["name"] == "radius")
@@ -97,6 +100,36 @@ def test_telea_end_to_end_keeps_known_pixels_exactly(make_client) -> None:
     assert np.array_equal(saved_hole, hole)
     attachment = client.get(job["result_urls"][0] + "?download=true")
     assert "attachment" in attachment.headers["content-disposition"]
+
+
+def test_auto_picks_by_the_pictures_size_and_says_so(make_client, monkeypatch) -> None:
+    """auto on an 80x72 picture is the photo default (pull-push while no photo network is
+    embedded); a choice with a model and a feather runs that model (lama32 here) and blends
+    inside the hole only; auto with options is a 422 on "options"."""
+    client = make_client()
+    image, hole = picture(72, 80), box_hole(72, 80)
+    monkeypatch.setattr(routes, "embedded_models", lambda: ["emoji32-v2", "lama32"])
+    response = inpaint_request(client, image, hole, method="auto")
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["method"] == "pull-push" and "80x72 px: a photo" in answer["chosen"]
+    job = wait_for(client, answer["id"])
+    assert (job["status"], job["method"]) == ("done", "pull-push")
+    assert job["chosen"].startswith("auto: 80x72 px: a photo")
+    out = np.asarray(Image.open(io.BytesIO(client.get(job["result_urls"][0]).content)))
+    assert np.array_equal(out[~hole], image[~hole]) and not np.array_equal(out[hole], image[hole])
+    expected = inpaintkit.inpaint(image, hole, "pull-push", progress=False)
+    assert np.array_equal(out, np.asarray(expected))
+    lama = Choice("lama", "lama32", 3, "a test's choice")
+    monkeypatch.setattr(routes, "choose_method", lambda *_: lama)
+    job = wait_for(client, inpaint_request(client, image, hole, method="auto").json()["id"])
+    assert (job["status"], job["method"]) == ("done", "lama")
+    assert job["chosen"] == "auto: a test's choice"
+    out = np.asarray(Image.open(io.BytesIO(client.get(job["result_urls"][0]).content)))
+    expected = inpaintkit.inpaint(image, hole, "lama", model="lama32", feather=3, progress=False)
+    assert np.array_equal(out, np.asarray(expected)) and np.array_equal(out[~hole], image[~hole])
+    refused = inpaint_request(client, image, hole, method="auto", options='{"radius": 2}')
+    assert refused.status_code == 422 and refused.json()["field"] == "options"
 
 
 def test_bad_inputs_get_422_naming_the_problem_and_the_server_stays_up(make_client) -> None:

@@ -77,6 +77,8 @@ def test_paint_run_undo_and_upload_a_mask(browser, server, tmp_path) -> None:
     page.on("pageerror", lambda err: errors.append(str(err)))
     page.goto(url)
     page.wait_for_selector("#method option[value=telea]", state="attached")
+    assert page.input_value("#method") == "auto"  # the default: chosen by the picture's size
+    assert page.locator("#compare-methods input[value=auto]").count() == 0
     page.set_input_files("#image-file", str(EXAMPLE))
     page.wait_for_function("window.inpaintkit.editor.loaded")
     assert page.evaluate("[window.inpaintkit.editor.width, window.inpaintkit.editor.height]") == [

@@ -50,6 +50,9 @@ class WebJob:
     are let go when the job ends (its files are in the results store), ``size`` stays.
     progress: the latest step report (step, nfe, total_nfe, elapsed_s, eta_s); preview: the
     latest predicted x0 as PNG bytes; version: bumped on every change (event streams poll it).
+    model: a model spec that overrides the server's choice (None: the pool's); feather: px the
+    fill is blended over inside the hole border; chosen: why "auto" picked this (None when the
+    request named the method).
     """
 
     method: str
@@ -59,6 +62,9 @@ class WebJob:
     samples: int = 1
     seed: int = 0
     strategy: str = "auto"
+    model: str | None = None
+    feather: int = 0
+    chosen: str | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     status: str = "queued"
     created: float = 0.0

@@ -37,7 +37,8 @@ class ModelPool:
             return
         cls.model_spec(None)  # raises "method X needs a K model" when it has no default
 
-    def _load(self, spec: object) -> Any:
+    def load(self, spec: object) -> Any:
+        """The loaded model of a spec (from the shared cache), or ``spec`` when already loaded."""
         if isinstance(spec, str):
             return self.manager.get(spec, self.device)
         return spec
@@ -49,7 +50,7 @@ class ModelPool:
         if kind is None:
             return None
         if self.model is not None:
-            loaded = self._load(self.model)
+            loaded = self.load(self.model)
             if getattr(loaded, "kind", None) == kind:
                 return loaded
             if cls.default_model is None and kind != "prior":
@@ -57,7 +58,7 @@ class ModelPool:
                     f"method {cls.name} needs a {kind} model; the server's model is a "
                     f"{getattr(loaded, 'kind', None)} model"
                 )
-        return self._load(cls.model_spec(None))
+        return self.load(cls.model_spec(None))
 
     def run_lock(self, model: object | None) -> threading.Lock | nullcontext:
         """The lock a job on ``model`` holds while it runs (one per model; none without one)."""

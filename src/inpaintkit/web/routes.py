@@ -1,9 +1,13 @@
 """The inpainting API under /api/v1 (FastAPI documents it at /docs).
 
-- ``GET /methods``: every registered method with its option schema and the model it needs.
+- ``GET /methods``: "auto" first, then every registered method with its option schema and
+  the model it needs.
 - ``POST /inpaint``: multipart ``image``, ``mask`` (white = hole), ``method``, ``options``
   (JSON object, parsed by the one option parser: a bad value is 422 naming the option),
-  ``samples`` (K), ``seed``, ``strategy``; returns ``{"id": ...}``.
+  ``samples`` (K), ``seed``, ``strategy``; returns ``{"id", "method", "chosen", ...}``. Method
+  "auto" is chosen by the picture's size, as on the command line
+  (:mod:`inpaintkit.methods.choice`): the job then runs the chosen method, model and feather,
+  and ``chosen`` says why.
 - ``GET /jobs/{id}``: the job as JSON (``status``, ``progress``, ``result_urls``); with
   ``Accept: text/event-stream`` the same URL streams its events (:mod:`.events`).
 - ``DELETE /jobs/{id}``: cancels it. ``GET /results/{id}/{name}``: its PNG files.
@@ -22,7 +26,9 @@ from fastapi.responses import FileResponse, StreamingResponse
 from ..errors import InpaintkitError
 from ..io import WHITE_CHOICES
 from ..methods import get_method, list_methods
+from ..methods.choice import AUTO, choose_method
 from ..methods.strategy import STRATEGIES
+from ..models import embedded_models
 from ..options import OptionError, parse_options
 from ..threads import thread_report
 from .errors import WebError
@@ -34,6 +40,19 @@ from .uploads import decode_hole, decode_image, read_upload
 
 router = APIRouter(prefix="/api/v1", tags=["inpainting"])
 MAX_SEED = 2**63 - 1
+AUTO_ENTRY = {
+    "name": AUTO,
+    "summary": "Chosen by the picture's size: repaint on the default prior up to 64 px, the "
+    "photo default above (docs/photos.md); takes no options.",
+    "model_kind": None,
+    "inputs": [],
+    "references": False,
+    "cost": {},
+    "options": [],
+    "available": True,
+    "why": None,
+}
+"""The /methods entry of "auto" (not a registered method: it resolves to one per job)."""
 
 
 def job_view(job: WebJob) -> dict:
@@ -43,6 +62,7 @@ def job_view(job: WebJob) -> dict:
     return {
         "id": job.id,
         "method": job.method,
+        "chosen": job.chosen,
         "options": asdict(job.options),
         "samples": job.samples,
         "seed": job.seed,
@@ -74,7 +94,7 @@ def methods(request: Request) -> dict:
     options (name, type, default, help, min, max, choices, valid), and whether this server
     can run it (``available``, with ``why`` when not)."""
     state = server(request)
-    listed = []
+    listed = [AUTO_ENTRY]
     for entry in list_methods():
         why = None
         try:
@@ -112,8 +132,16 @@ def info(request: Request) -> dict:
 
 def _parse_request(
     state: ServerState, method: str, options: str, samples: int, seed: int, strategy: str
-) -> tuple[type, object]:
-    """The method class and its parsed Options, or WebError 422 naming the field or option."""
+) -> tuple[type | None, object]:
+    """The method class and its parsed Options, or WebError 422 naming the field or option;
+    (None, None) for "auto", which takes no options and is resolved once the image is read."""
+    if method == AUTO:
+        if (options or "{}").strip() != "{}":
+            raise WebError(
+                422, "method auto takes no options; choose a method to set them", field="options"
+            )
+        _check_run(state, samples, seed, strategy)
+        return None, None
     try:
         cls = get_method(method)
     except InpaintkitError as err:
@@ -130,6 +158,16 @@ def _parse_request(
         raise WebError(422, str(err), field="options", option=err.option) from err
     except InpaintkitError as err:
         raise WebError(422, str(err), field="options") from err
+    _check_run(state, samples, seed, strategy)
+    try:
+        state.pool.check(cls)
+    except InpaintkitError as err:
+        raise WebError(422, str(err), field="method") from err
+    return cls, parsed
+
+
+def _check_run(state: ServerState, samples: int, seed: int, strategy: str) -> None:
+    """WebError 422 for samples, seed or strategy out of range."""
     if not 1 <= samples <= state.config.max_samples:
         raise WebError(
             422, f"samples must be 1..{state.config.max_samples}, got {samples}", field="samples"
@@ -140,11 +178,6 @@ def _parse_request(
         raise WebError(
             422, f"strategy must be one of {list(STRATEGIES)}, got {strategy!r}", field="strategy"
         )
-    try:
-        state.pool.check(cls)
-    except InpaintkitError as err:
-        raise WebError(422, str(err), field="method") from err
-    return cls, parsed
 
 
 @router.post("/inpaint")
@@ -152,7 +185,7 @@ async def inpaint(
     request: Request,
     image: Annotated[UploadFile, File(description="The picture (any format PIL reads).")],
     mask: Annotated[UploadFile, File(description="The hole, same size: white = hole.")],
-    method: Annotated[str, Form(description="A method name from GET /methods.")],
+    method: Annotated[str, Form(description="A method name from GET /methods, or auto.")],
     options: Annotated[str, Form(description='Method options as JSON, e.g. {"steps": 50}.')] = "{}",
     samples: Annotated[int, Form(description="K: how many fills.")] = 1,
     seed: Annotated[int, Form(description="Seed of the sampling.")] = 0,
@@ -184,12 +217,20 @@ async def inpaint(
         lambda data: decode_hole(data, picture.size, pixels, white=white, threshold=threshold),
         await read_upload(mask, "mask", limit),
     )
-    job = WebJob(method, parsed, picture, hole, samples=samples, seed=seed, strategy=strategy)
+    model, feather, chosen = None, 0, None
+    if method == AUTO:  # by the picture's size, as the command line (methods.choice)
+        choice = choose_method([picture.size], state.pool.model, embedded_models())
+        _, parsed = _parse_request(state, choice.method, "{}", samples, seed, strategy)
+        method, model, feather, chosen = (choice.method, choice.model, choice.feather or 0,
+                                          f"auto: {choice.reason}")  # fmt: skip
+    job = WebJob(method, parsed, picture, hole, samples=samples, seed=seed, strategy=strategy,
+                 model=model, feather=feather, chosen=chosen)  # fmt: skip
     try:
         queue.submit(job)
     except QueueFull as full:
         _refuse(full.retry_after, full.queued)
-    return {"id": job.id, "status": job.status, "url": f"/api/v1/jobs/{job.id}"}
+    return {"id": job.id, "status": job.status, "url": f"/api/v1/jobs/{job.id}",
+            "method": job.method, "chosen": job.chosen}  # fmt: skip
 
 
 def _refuse(retry_after: int, queued: int) -> None:

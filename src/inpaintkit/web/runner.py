@@ -96,7 +96,7 @@ def run_job(
     """Run ``job`` and save its input, hole and K results in ``store`` (result-0.png, ...);
     known pixels of every result equal the input's (the wrapper pastes them back)."""
     cls = get_method(job.method)
-    model = pool.model_for(cls)
+    model = pool.model_for(cls) if job.model is None else pool.load(job.model)
     job.check_cancelled()
     method = build_method(
         job.method, model=model, device=device, options=job.options, progress=False
@@ -114,6 +114,7 @@ def run_job(
             samples=job.samples,
             seed=job.seed,
             strategy=job.strategy,
+            feather=job.feather,
             batch_size=BATCH_SIZE,
             callback=progress,
         )[0]

@@ -228,7 +228,7 @@ async function loadMethods() {
     o.disabled = !m.available;
     if (!m.available) o.title = m.why;
     select.appendChild(o);
-    if (m.available) {
+    if (m.available && m.name !== "auto") {
       const label = document.createElement("label");
       const box = document.createElement("input");
       box.type = "checkbox";
@@ -243,7 +243,8 @@ async function loadMethods() {
     $("#strategy").appendChild(o);
   }
   $("#samples").max = body.max_samples;
-  const first = body.methods.find((m) => m.available && m.name === "ddnm") ||
+  // "auto" (the server picks by the picture's size, as the command line does) when listed
+  const first = body.methods.find((m) => m.available && m.name === "auto") ||
     body.methods.find((m) => m.available);
   select.value = first ? first.name : "";
   renderOptions(select.value);
@@ -346,8 +347,9 @@ async function submit(method, options, group) {
     if (response.status === 429) text += ` (Retry-After ${response.headers.get("Retry-After")} s)`;
     throw new Error(`${method}: ${text}`);
   }
-  const { id } = await response.json();
-  const job = await follow(id, jobRow(id, method), group);
+  const { id, method: ran, chosen } = await response.json();
+  if (chosen) message(chosen);
+  const job = await follow(id, jobRow(id, ran || method), group);
   if (job.status === "done") addToGallery(job, group);
   else if (job.status === "failed") message(`${method} failed: ${job.error}`, "error");
   return job;
