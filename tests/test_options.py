@@ -229,7 +229,8 @@ def test_methods_command_is_generated_from_the_schema() -> None:
     line = next(ln for ln in result.output.splitlines() if ln.startswith("repaint-fast "))
     assert "steps=30, jump_length=5, resamplings=9" in line and "230 NFE" in line
     assert "prior" in line and "T=50" not in result.output
-    assert len(result.output.splitlines()) == len(METHODS) + 1  # a header, one line each
+    assert len(result.output.splitlines()) == len(METHODS) + 2  # a header, auto, one line each
+    assert result.output.splitlines()[1].startswith("auto ") and "64 px" in result.output
     verbose = runner.invoke(app, ["methods", "--verbose"]).output
     assert "resamplings   = 9  [integer >= 1]" in verbose
     assert "patch_size    = 9  [an odd integer >= 1 (3, 5, 9...)]" in verbose

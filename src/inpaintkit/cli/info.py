@@ -46,6 +46,7 @@ def methods(
     default cost); --verbose adds every option's default, valid values and help, generated from
     the methods' option schemas."""
     from ..methods import METHODS
+    from ..methods.choice import AUTO, SMALL_SIDE
     from ..options import format_value, option_schema
 
     width = max(map(len, METHODS))
@@ -55,6 +56,8 @@ def methods(
     }
     kinds = max(map(len, models.values()))
     typer.echo(f"{'method':<{width}}  {'model':<{kinds}}  summary (headline defaults; cost)")
+    typer.echo(f"{AUTO:<{width}}  {'(chosen)':<{kinds}}  the default: by image size, repaint up "
+               f"to {SMALL_SIDE} px, the photo default above (docs/photos.md)")  # fmt: skip
     for name, cls in sorted(METHODS.items()):
         typer.echo(f"{name:<{width}}  {models[name]:<{kinds}}  {cls.describe()}")
         if not verbose:
