@@ -137,3 +137,21 @@ def test_a_4000x3000_photo_with_a_small_hole_runs_on_one_crop(
     # one call on the hole's 40x30 box plus 128 px of context on each side (296x286), the
     # width padded to the network's multiple of 4
     assert network_calls == [(1, 3, 296, 288)]
+
+
+def test_a_named_method_on_an_emoji_model_warns_on_a_photo(photo: dict[str, Path]) -> None:
+    note = choice.emoji_model_note("repaint", "default", [(32, 32), (600, 400)])
+    assert note.startswith("note: repaint runs on emoji32-v2") and "600x400" in note
+    assert choice.emoji_model_note("lama", "lama32", [(64, 64)]) is None  # small: no note
+    assert choice.emoji_model_note("repaint", "photo64", [(600, 400)]) is None
+    runs = {}
+    for method, extra in (("lama", []), ("telea", []), ("lama", ["--model", "lama32"])):
+        args = ["inpaint", photo["photo"], "--mask", photo["hole"], "--method", method,
+                *extra, "--dry-run", "--out", photo["dir"] / "out"]  # fmt: skip
+        result = CliRunner().invoke(app, [str(a) for a in args])
+        assert result.exit_code == 0, result.output
+        runs[(method, *extra)] = result.output
+    assert "note: lama runs on lama32, a model trained on 32x32 emoji" in runs[("lama",)]
+    assert "96x80 image" in runs[("lama",)]
+    assert "note:" not in runs[("telea",)]  # no model
+    assert "note:" not in runs[("lama", "--model", "lama32")]  # the user chose the model

@@ -178,7 +178,7 @@ def inpaint(
     OUT/inpaintkit.json (the resolved configuration and the files written). Outputs never
     replace an input; files are written atomically."""
     from ..methods import build_method, get_method, parse_options, plan_jobs, run_method
-    from ..methods.choice import AUTO, choose_method
+    from ..methods.choice import AUTO, choose_method, emoji_model_note
     from ..methods.strategy import check_strategy, resolve_strategy
     from ..models import embedded_models, load_model, parse_model_options
 
@@ -220,18 +220,15 @@ def inpaint(
             if not quiet and choice.method != "repaint":  # repaint: what it always was
                 typer.echo(f"method auto: {choice.reason} (--method NAME to choose)", err=True)
         feather = feather or 0
-        given = {
-            **_given(
-                steps=steps,
-                jump_length=jump_length,
-                resamplings=resamplings,
-                jump_n_sample=jump_n_sample,
-            ),
-            **split_key_values(option or []),  # -o wins over the named flags
-        }
+        given = checks["given"]  # -o wins over the named flags
         cls = get_method(method)
         # the one parser, before any model is loaded: a bad value fails fast
         options = parse_options(cls.Options, given, owner=method)
+        if choice is None and model is None and cls.needs.model_kind and not quiet:
+            sizes = [job.image.size for job in jobs]  # an emoji model on a photo: say so
+            note = emoji_model_note(method, cls.model_spec(None), sizes)
+            if note:
+                typer.echo(note, err=True)
         if save_trajectory and cls.needs.model_kind is None:
             raise InpaintkitError(f"--save-trajectory needs a diffusion method, not {method}")
         plan = plan_outputs(  # the folder is created (or refused) before any model is loaded

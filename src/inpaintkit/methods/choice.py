@@ -19,10 +19,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..models.loading import DEFAULT_PRIORS
+
 AUTO = "auto"
 SMALL_SIDE = 64
 PHOTO_MODEL = "lama-photo128"
 PHOTO_FEATHER = 3
+PHOTO_MODELS = frozenset({PHOTO_MODEL, "photo64"})
+"""The embedded models trained on photos; every other embedded model learned 32x32 emoji."""
 
 
 @dataclass(frozen=True)
@@ -58,3 +62,23 @@ def choose_method(
         f"{width}x{height} px: a photo; the photo network {PHOTO_MODEL} is not installed, so "
         "pull-push, the best classical fill on held-out photos",
     )  # fmt: skip
+
+
+def emoji_model_note(
+    method: str, default_spec: object, sizes: Sequence[tuple[int, int]]
+) -> str | None:
+    """A warning for a method named by the user, without ``--model``, on a photo-sized image
+    (a side above :data:`SMALL_SIDE`), when the method's default model (``default_spec``:
+    ``cls.model_spec(None)``; "default" is the default prior) is an embedded emoji model, not
+    one of :data:`PHOTO_MODELS`. None when there is nothing to say."""
+    width, height = max(sizes, key=lambda size: max(size), default=(0, 0))
+    if max(width, height) <= SMALL_SIDE or not isinstance(default_spec, str):
+        return None
+    name = DEFAULT_PRIORS[0] if default_spec == "default" else default_spec
+    if name in PHOTO_MODELS:
+        return None
+    return (
+        f"note: {method} runs on {name}, a model trained on 32x32 emoji: on this {width}x"
+        f"{height} image it fills emoji-like content. For a photo, --method auto (the default) "
+        "picks the photo fill (docs/photos.md)"
+    )

@@ -272,6 +272,12 @@ def preset_from_dict(data: dict) -> AnyPreset:
     return _CLASSES[kind].from_dict(data)
 
 
+IMPROVED_DDPM = dict(
+    resnet_time_scale_shift="scale_shift", dropout=0.1, learned_variance=True,
+    beta_schedule="cosine",
+)  # fmt: skip
+"""emoji32's Improved-DDPM choices, shared by the presets built on it."""
+
 PRESETS: dict[str, AnyPreset] = {
     p.name: p
     for p in (
@@ -293,10 +299,7 @@ PRESETS: dict[str, AnyPreset] = {
             block_out_channels=(64, 128, 128),
             layers_per_block=2,
             attention_resolutions=(16, 8),
-            resnet_time_scale_shift="scale_shift",
-            dropout=0.1,
-            learned_variance=True,
-            beta_schedule="cosine",
+            **IMPROVED_DDPM,
             notes=(
                 "7.28M parameters, learned variance (RePaint's Sigma_theta, trained with Improved "
                 "DDPM's hybrid loss) and the cosine schedule; a 32x32 prior for CPU training"
@@ -319,15 +322,9 @@ PRESETS: dict[str, AnyPreset] = {
             block_out_channels=(32, 64, 128, 128),
             layers_per_block=1,
             attention_resolutions=(16, 8),
-            resnet_time_scale_shift="scale_shift",
-            dropout=0.1,
-            learned_variance=True,
-            beta_schedule="cosine",
-            notes=(
-                "4.70M parameters: a 64x64 prior of photo patches (issue 18) for the crop "
-                "strategy; emoji32's learned variance and cosine schedule, one ResNet per level "
-                "and four levels so a CPU step at batch 16 costs about 3 s"
-            ),
+            **IMPROVED_DDPM,
+            notes="4.70M parameters: a 64x64 prior of photo patches for the crop strategy; "
+            "one ResNet per level so a CPU step at batch 16 costs about 3 s",
         ),
         ConditionalPreset(
             name="inpaint32",
@@ -335,10 +332,7 @@ PRESETS: dict[str, AnyPreset] = {
             block_out_channels=(64, 128, 128),
             layers_per_block=2,
             attention_resolutions=(16, 8),
-            resnet_time_scale_shift="scale_shift",
-            dropout=0.1,
-            learned_variance=True,
-            beta_schedule="cosine",
+            **IMPROVED_DDPM,
             notes=(
                 "emoji32's layout, learned variance and cosine schedule with 7 input channels "
                 "(x_t, hole, masked image): every tensor but conv_in matches emoji32, so it can "
