@@ -55,3 +55,17 @@ def test_an_untrained_prefill_lama_returns_the_pull_push_fill() -> None:
         assert torch.equal(net(masked, hole), pull_push(masked, hole))
     assert net.config["prefill"] is True
     assert "prefill" not in LaMaGenerator(width=8, depth=2, blocks=1).config  # old files load
+    assert "residual_init" not in net.config
+
+
+def test_residual_init_scales_the_default_draw_of_the_last_layer() -> None:
+    torch.manual_seed(0)
+    plain = LaMaGenerator(width=8, depth=2, blocks=1)
+    torch.manual_seed(0)
+    scaled = LaMaGenerator(width=8, depth=2, blocks=1, prefill=True, residual_init=0.1)
+    assert torch.allclose(scaled.tail[1].weight, 0.1 * plain.tail[1].weight)
+    assert torch.allclose(scaled.tail[1].bias, 0.1 * plain.tail[1].bias)
+    assert float(scaled.tail[1].weight.abs().mean()) > 1e-3
+    assert scaled.config["residual_init"] == 0.1
+    with pytest.raises(ValueError, match="only with prefill"):
+        LaMaGenerator(width=8, residual_init=0.1)

@@ -40,18 +40,21 @@ class LaMaGenerator(nn.Module):
 
     Config: channels [3], width (ngf) [16], depth (down-samplings) [2], blocks [5], ratio (the
     global fraction in the residual blocks; 0 = a plain convolution ResNet of the same depth)
-    [0.75], prefill [False]. :attr:`multiple` = 2**depth.
+    [0.75], prefill [False], residual_init [0.0]. :attr:`multiple` = 2**depth.
 
     prefill (ours, not the paper's): the hole is first filled by pull-push (:mod:`.pullpush`),
     the network sees that image instead of the hole-zeroed one, and its output is a residual
     added to it, with the last layer initialised to zero. An untrained network then returns the
     smooth pull-push fill, and training only has to learn what a smooth fill misses: texture and
     edges. Without a GPU there are a few thousand steps to spend, not LaMa's days.
+    residual_init > 0 (with prefill) draws that last layer as PyTorch does and scales it by this
+    factor instead of zeroing it: with a zero last layer no gradient reaches the layers before
+    it until the last layer has grown, and under a noisy pixel loss it may never grow.
     """
 
     def __init__(
         self, channels: int = 3, width: int = 16, depth: int = 2, blocks: int = 5,
-        ratio: float = 0.75, prefill: bool = False,
+        ratio: float = 0.75, prefill: bool = False, residual_init: float = 0.0,
     ) -> None:  # fmt: skip
         super().__init__()
         if min(channels, width, depth) < 1 or blocks < 0 or not 0.0 <= ratio < 1.0:
@@ -59,8 +62,12 @@ class LaMaGenerator(nn.Module):
                              f"{channels}, {width}, {depth}, {blocks}, {ratio}")  # fmt: skip
         self.config = {"channels": channels, "width": width, "depth": depth, "blocks": blocks,
                        "ratio": ratio}  # fmt: skip
+        if residual_init < 0 or (residual_init and not prefill):
+            raise ValueError(f"residual_init >= 0, and only with prefill; got {residual_init}")
         if prefill:  # only when set: files saved before the option load as they were
             self.config["prefill"] = True
+        if residual_init:
+            self.config["residual_init"] = residual_init
         self.multiple = 2**depth
         self.head = nn.Sequential(
             nn.ReflectionPad2d(2), FFC(channels + 1, width, 5, 1, 0, 0.0, 0.0)
@@ -82,9 +89,10 @@ class LaMaGenerator(nn.Module):
             ]
         self.up = nn.Sequential(*up)
         self.tail = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(width, channels, 3))
-        if prefill:  # the residual starts at zero: the untrained network is the pull-push fill
-            nn.init.zeros_(self.tail[1].weight)
-            nn.init.zeros_(self.tail[1].bias)
+        if prefill:  # the residual starts at (or near) zero: the untrained net is pull-push
+            with torch.no_grad():
+                self.tail[1].weight.mul_(residual_init)
+                self.tail[1].bias.mul_(residual_init)
 
     def forward(self, masked: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
         """The generated image [B,C,H,W] (every pixel; the caller composites)."""
