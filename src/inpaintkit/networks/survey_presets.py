@@ -139,7 +139,6 @@ PHOTO_PRESETS: tuple[dict, ...] = (
                 "blocks": 6,
                 "ratio": 0.75,
                 "prefill": True,
-                "residual_init": 0.1,
             },
         },
         discriminators={
@@ -152,8 +151,8 @@ PHOTO_PRESETS: tuple[dict, ...] = (
         notes=(
             "LaMa (Suvorov et al. 2022) for photos, trained on 128x128 multi-scale photo crops: "
             "2.7M-parameter FFC generator (3 downsamplings, 6 FFC blocks, ratio 0.75) as a "
-            "residual over a pull-push prefill (last layer drawn at 0.1x), PatchGAN with R1 "
-            "and feature matching; objective lama; any size (multiple of 8)"
+            "residual over a pull-push prefill, PatchGAN with R1 and feature matching; "
+            "objective lama; any size (multiple of 8)"
         ),
     ),
 )
