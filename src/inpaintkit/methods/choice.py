@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..models.loading import DEFAULT_PRIORS
+from ..models.loading import embedded_models
 
 AUTO = "auto"
 SMALL_SIDE = 64
@@ -74,7 +74,7 @@ def emoji_model_note(
     width, height = max(sizes, key=lambda size: max(size), default=(0, 0))
     if max(width, height) <= SMALL_SIDE or not isinstance(default_spec, str):
         return None
-    name = DEFAULT_PRIORS[0] if default_spec == "default" else default_spec
+    name = embedded_models()[0] if default_spec == "default" else default_spec
     if name in PHOTO_MODELS:
         return None
     return (

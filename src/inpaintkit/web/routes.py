@@ -132,16 +132,16 @@ def info(request: Request) -> dict:
 
 def _parse_request(
     state: ServerState, method: str, options: str, samples: int, seed: int, strategy: str
-) -> tuple[type | None, object]:
-    """The method class and its parsed Options, or WebError 422 naming the field or option;
-    (None, None) for "auto", which takes no options and is resolved once the image is read."""
+) -> object | None:
+    """The method's parsed Options, or WebError 422 naming the field or option; None for
+    "auto", which takes no options and is resolved once the image is read."""
     if method == AUTO:
         if (options or "{}").strip() != "{}":
             raise WebError(
                 422, "method auto takes no options; choose a method to set them", field="options"
             )
         _check_run(state, samples, seed, strategy)
-        return None, None
+        return None
     try:
         cls = get_method(method)
     except InpaintkitError as err:
@@ -163,7 +163,7 @@ def _parse_request(
         state.pool.check(cls)
     except InpaintkitError as err:
         raise WebError(422, str(err), field="method") from err
-    return cls, parsed
+    return parsed
 
 
 def _check_run(state: ServerState, samples: int, seed: int, strategy: str) -> None:
@@ -198,7 +198,7 @@ async def inpaint(
     """Queue a job; returns ``{"id", "status", "url"}``. 422 names a bad field or option, 413
     an oversized upload or image, 429 (with Retry-After) a full queue."""
     state = server(request)
-    _, parsed = _parse_request(state, method, options, samples, seed, strategy)
+    parsed = _parse_request(state, method, options, samples, seed, strategy)
     if white not in WHITE_CHOICES:
         raise WebError(
             422, f"white must be one of {list(WHITE_CHOICES)}, got {white!r}", field="white"
@@ -220,7 +220,7 @@ async def inpaint(
     model, feather, chosen = None, 0, None
     if method == AUTO:  # by the picture's size, as the command line (methods.choice)
         choice = choose_method([picture.size], state.pool.model, embedded_models())
-        _, parsed = _parse_request(state, choice.method, "{}", samples, seed, strategy)
+        parsed = _parse_request(state, choice.method, "{}", samples, seed, strategy)
         method, model, feather, chosen = (choice.method, choice.model, choice.feather or 0,
                                           f"auto: {choice.reason}")  # fmt: skip
     job = WebJob(method, parsed, picture, hole, samples=samples, seed=seed, strategy=strategy,

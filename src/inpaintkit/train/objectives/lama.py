@@ -100,35 +100,32 @@ class LaMa(Adversarial):
         keep = flip_mask(hole)
         predicted = self.generate(up.module("generator"), batch)
         l1_valid, l1_hole = masked_l1(predicted, image, keep), masked_l1(predicted, image, hole)
-        if opts.adv_weight == 0 and opts.fm_weight == 0:  # reconstruction only: no critic
-            g_loss = opts.valid_weight * l1_valid + opts.hole_weight * l1_hole
-            up.update("generator", g_loss)
-            zero = torch.zeros(())
-            return {"g_loss": g_loss.detach(), "l1_valid": l1_valid.detach(),
-                    "l1_hole": l1_hole.detach(), "g_adv": zero, "fm": zero, "d_loss": zero,
-                    "r1": zero}  # fmt: skip
-        name = self.discriminator_names[0]
-        disc = up.module(name)
-        # 1. discriminator: non-saturating + R1 on reals, the hole of a prediction is fake
-        real = image.detach().requires_grad_(True)
-        real_logits = disc(torch.cat([real, hole], 1))
-        r1 = r1_penalty(real_logits, real)
-        fake_logits = disc(torch.cat([predicted.detach(), hole], 1))
-        m = hole_on_grid(hole, fake_logits.shape[-2:])
-        fake_term = F.softplus(fake_logits) * m + F.softplus(-fake_logits) * (1.0 - m)
-        d_loss = F.softplus(-real_logits).mean() + fake_term.mean() + opts.r1_weight * r1
-        up.update(name, d_loss)
-        # 2. generator, discriminator frozen
-        disc.requires_grad_(False)
-        fake_logits, fake_features = disc(torch.cat([predicted, hole], 1), features=True)
-        with torch.no_grad():
-            _, real_features = disc(torch.cat([image, hole], 1), features=True)
-        adv = generator_adversarial_loss(fake_logits, "nonsaturating")
-        fm = feature_matching(fake_features, real_features)
-        g_loss = (opts.valid_weight * l1_valid + opts.hole_weight * l1_hole
-                  + opts.adv_weight * adv + opts.fm_weight * fm)  # fmt: skip
+        g_loss = opts.valid_weight * l1_valid + opts.hole_weight * l1_hole
+        d_loss = r1 = adv = fm = torch.zeros((), device=image.device)
+        disc = None
+        if opts.adv_weight or opts.fm_weight:  # both 0: reconstruction only, no critic
+            name = self.discriminator_names[0]
+            disc = up.module(name)
+            # 1. discriminator: non-saturating + R1 on reals, the hole of a prediction is fake
+            real = image.detach().requires_grad_(True)
+            real_logits = disc(torch.cat([real, hole], 1))
+            r1 = r1_penalty(real_logits, real)
+            fake_logits = disc(torch.cat([predicted.detach(), hole], 1))
+            m = hole_on_grid(hole, fake_logits.shape[-2:])
+            fake_term = F.softplus(fake_logits) * m + F.softplus(-fake_logits) * (1.0 - m)
+            d_loss = F.softplus(-real_logits).mean() + fake_term.mean() + opts.r1_weight * r1
+            up.update(name, d_loss)
+            # 2. the generator's adversarial terms, discriminator frozen
+            disc.requires_grad_(False)
+            fake_logits, fake_features = disc(torch.cat([predicted, hole], 1), features=True)
+            with torch.no_grad():
+                _, real_features = disc(torch.cat([image, hole], 1), features=True)
+            adv = generator_adversarial_loss(fake_logits, "nonsaturating")
+            fm = feature_matching(fake_features, real_features)
+            g_loss = g_loss + opts.adv_weight * adv + opts.fm_weight * fm
         up.update("generator", g_loss)
-        disc.requires_grad_(True)
+        if disc is not None:
+            disc.requires_grad_(True)
         return {"g_loss": g_loss.detach(), "l1_valid": l1_valid.detach(),
                 "l1_hole": l1_hole.detach(), "g_adv": adv.detach(), "fm": fm.detach(),
                 "d_loss": d_loss.detach(), "r1": r1.detach()}  # fmt: skip
