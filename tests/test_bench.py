@@ -545,3 +545,21 @@ if __name__ == "__main__":
     while alive() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not alive()
+
+
+def test_paired_table_against_any_method_matches_mean_ci_of_differences(tmp_path):
+    from inpaintkit.bench.paired import paired_table
+    from inpaintkit.metrics import mean_ci
+
+    run_bench(config(tmp_path, "fake,telea"))
+    table = paired_table(tmp_path, "telea")
+    by = {
+        (r["method"], r["mask"], r["image"]): r["psnr_hole"] for r in RunDir(tmp_path).read_rows()
+    }
+    diffs = [by["fake", "wide", i] - by["telea", "wide", i] for i in range(3)]
+    assert table.splitlines()[0].startswith("| method | wide |")
+    row = next(line for line in table.splitlines() if line.startswith("| `fake` |"))
+    assert row.split("|")[2].strip() == format_cell(*mean_ci(diffs), 2)
+    assert "`telea`" not in table  # the reference is not paired with itself
+    with pytest.raises(InpaintkitError, match="'repaint' is not a method of"):
+        paired_table(tmp_path, "repaint")

@@ -102,7 +102,9 @@ def summarize(
             cell["wall_s"] = float(np.mean([r["wall_s"] for r in group])) if group else math.nan
             cells.setdefault(label, {})[mask] = cell
     names = {int(r["image"]): r["name"] for r in rows}
-    paired = {m: _paired(rows, methods, masks, m) for m in PAIRED_METRICS if m in metrics}
+    paired = {
+        m: paired_differences(rows, methods, masks, m) for m in PAIRED_METRICS if m in metrics
+    }
     kid_note = f"{KID_NAME} not computed."
     if rundir is not None:
         kid_note = _add_kid(cells, rundir, names, log)
@@ -265,7 +267,7 @@ def render_table(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def _paired(rows: list[dict], methods: list[str], masks: list[str], metric: str) -> dict:
+def paired_differences(rows: list[dict], methods: list[str], masks: list[str], metric: str) -> dict:
     """{label: {mask: {"mean", "lo", "hi", "n"}}}: mean_ci of the per-image difference
     ``metric(label) - metric(methods[0])`` over the images both have scores for."""
     from ..metrics import mean_ci

@@ -1,0 +1,26 @@
+"""Paired differences against any method of an ``inpaintkit bench`` folder (the folder's own
+report pairs against its first method): each method's score minus the reference's, image by
+image. For example the survey CNNs against RePaint at the paper setting (docs/benchmarks.md):
+
+    .venv/bin/python bench/paired.py /work/bench/v2-emoji-test --against repaint
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from inpaintkit.bench.paired import paired_table
+from inpaintkit.bench.report import METRICS
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("folder")
+    parser.add_argument("--against", required=True, help="the reference method's label")
+    parser.add_argument("--metric", default="psnr_hole", choices=sorted(METRICS))
+    args = parser.parse_args()
+    print(paired_table(args.folder, args.against, args.metric))
+
+
+if __name__ == "__main__":
+    main()
