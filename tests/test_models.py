@@ -132,3 +132,21 @@ def test_every_shipped_file_is_an_embedded_model_and_methods_may_name_one(monkey
         Unnamed.model_spec(None)
     with pytest.raises(InpaintkitError, match="no model 'some-generator32'"):
         Named.resolve_model(None)
+
+
+def test_shipped_weights_are_fp16_and_within_the_64_mb_budget() -> None:
+    """The brief's rule: shipped weights are fp16 safetensors, at most 64 MB in the package."""
+    from safetensors import safe_open
+
+    from inpaintkit.models import loading
+
+    package = loading.WEIGHTS_DIR.parent.parent
+    files = sorted(package.rglob("*.safetensors"))
+    assert len(files) >= len(embedded_models())
+    assert sum(path.stat().st_size for path in files) <= 64_000_000
+    for path in files:
+        with safe_open(path, "pt") as weights:
+            for key in weights.keys():
+                tensor = weights.get_slice(key)
+                dtype = tensor.get_dtype()
+                assert dtype not in ("F32", "F64", "BF16"), f"{path.name}: {key} is {dtype}"
