@@ -189,6 +189,22 @@ def test_masks_command(tmp_path: Path) -> None:
     assert "mean hole 75.0%" in result.output
 
 
+def test_models_prints_a_card_by_name_or_file(files: dict[str, Path]) -> None:
+    from inpaintkit.models import load_model
+
+    shipped = _run("models", "photo64")
+    assert shipped.exit_code == 0, shipped.output
+    assert shipped.output.strip() == load_model("photo64").card.strip()
+    plain = _run("models", files["model"])  # a user's file without a card
+    assert (
+        plain.exit_code == 0 and plain.output.strip() == f"{files['model']} carries no model card"
+    )
+    missing = _run("models", "no-such-model")
+    assert missing.exit_code == 2 and "no model 'no-such-model'" in missing.output
+    listing = _run("models")
+    assert listing.exit_code == 0 and "photo64: prior, 64x64, 4.70M parameters." in listing.output
+
+
 def test_classical_method_with_options(files: dict[str, Path]) -> None:
     out = files["dir"] / "telea"
     base = ["inpaint", files["cat"], "--mask", files["hole"], "--method", "telea", "--out", out]

@@ -72,10 +72,23 @@ def methods(
 
 
 @app.command()
-def models() -> None:
-    """List the models shipped inside the package."""
+def models(
+    model: Annotated[
+        str | None,
+        typer.Argument(help="An embedded model's name or a model file: print its model card."),
+    ] = None,
+) -> None:
+    """List the models shipped inside the package; with MODEL (a name or a file), print its model
+    card (data, training, held-out evidence, limits)."""
     from ..models import embedded_models, load_model
 
+    if model is not None:
+        try:
+            card = load_model(model).card.strip()
+        except InpaintkitError as err:
+            fail(err)
+        typer.echo(card or f"{model} carries no model card")
+        return
     for n, name in enumerate(embedded_models()):
         model = load_model(name)
         card = model.card.strip().splitlines()
