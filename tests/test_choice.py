@@ -35,7 +35,10 @@ def test_photos_get_lama_on_the_photo_network_feathered() -> None:
 def test_photo_without_the_photo_network_is_pull_push_and_says_so() -> None:
     picked = choose_method([(640, 480)], None, ["emoji32-v2"])
     assert (picked.method, picked.model, picked.feather) == ("pull-push", None, None)
-    assert "not installed" in picked.reason
+    assert picked.reason == (
+        "640x480 px: a photo: pull-push, the best fill on held-out photos (no learned photo "
+        "network here beats it: docs/photos.md)"
+    )
 
 
 def test_a_given_model_means_repaint_on_it() -> None:

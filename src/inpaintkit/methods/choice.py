@@ -6,8 +6,9 @@ input's size, since inpaintkit's embedded models know two worlds.
 - Any image larger: a photo. ``lama`` on the embedded photo network :data:`PHOTO_MODEL`, at the
   photo's own size and aspect ratio (crops around the holes above 1024 px, see
   :mod:`.strategy`), with the fill feathered over :data:`PHOTO_FEATHER` px inside the hole
-  border; known pixels stay exact. Without that network installed: ``pull-push``, the best
-  classical fill on the held-out photos (docs/photos.md), and the reason says so.
+  border; known pixels stay exact. Without that network (none ships: no photo network trained
+  here beat it): ``pull-push``, the best fill on the held-out photos (docs/photos.md), and the
+  reason says so.
 - A ``--model`` given with ``auto``: ``repaint`` on it (a prior, as before auto existed; another
   kind is refused by the method, naming the kind it needs).
 
@@ -59,8 +60,8 @@ def choose_method(
         )  # fmt: skip
     return Choice(
         "pull-push", None, None,
-        f"{width}x{height} px: a photo; the photo network {PHOTO_MODEL} is not installed, so "
-        "pull-push, the best classical fill on held-out photos",
+        f"{width}x{height} px: a photo: pull-push, the best fill on held-out photos (no "
+        "learned photo network here beats it: docs/photos.md)",
     )  # fmt: skip
 
 
