@@ -147,6 +147,5 @@ def test_shipped_weights_are_fp16_and_within_the_64_mb_budget() -> None:
     for path in files:
         with safe_open(path, "pt") as weights:
             for key in weights.keys():
-                tensor = weights.get_slice(key)
-                dtype = tensor.get_dtype()
+                dtype = weights.get_slice(key).get_dtype()
                 assert dtype not in ("F32", "F64", "BF16"), f"{path.name}: {key} is {dtype}"

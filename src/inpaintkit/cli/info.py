@@ -90,15 +90,15 @@ def models(
         typer.echo(card or f"{model} carries no model card")
         return
     for n, name in enumerate(embedded_models()):
-        model = load_model(name)
-        card = model.card.strip().splitlines()
+        loaded = load_model(name)
+        card = loaded.card.strip().splitlines()
         title = card[0].lstrip("# ") if card else ""
-        tag = " (default)" if n == 0 and model.kind == "prior" else ""
-        size = model.image_size
+        tag = " (default)" if n == 0 and loaded.kind == "prior" else ""
+        size = loaded.image_size
         shape = f"{size}x{size}" if size else "any size"
         typer.echo(
-            f"{name}{tag}: {model.kind}, {shape}, "
-            f"{model.num_parameters() / 1e6:.2f}M parameters. {title}"
+            f"{name}{tag}: {loaded.kind}, {shape}, "
+            f"{loaded.num_parameters() / 1e6:.2f}M parameters. {title}"
         )
 
 
