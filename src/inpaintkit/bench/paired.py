@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InpaintkitError
-from .report import METRICS, format_cell, latest_rows, paired_differences, summarize
+from .report import METRICS, format_cell, latest_rows, methods_and_masks, paired_differences
 from .store import RunDir
 
 
@@ -17,8 +17,7 @@ def paired_table(folder: str | Path, against: str, metric: str = "psnr_hole") ->
     cells do not all have the same."""
     rundir = RunDir(folder)
     rows = latest_rows(rundir)
-    summary = summarize(rows, rundir.read_config() or {})
-    methods, masks = summary["methods"], summary["masks"]
+    methods, masks = methods_and_masks(rows, rundir.read_config() or {})
     if against not in methods:
         raise InpaintkitError(f"{against!r} is not a method of {folder}: {', '.join(methods)}")
     methods = [against] + [m for m in methods if m != against]

@@ -77,8 +77,7 @@ def summarize(
     """
     from ..metrics import mean_ci
 
-    methods = _method_order(rows, config)
-    masks = [m for m in MASK_KINDS if any(r["mask"] == m for r in rows)]
+    methods, masks = methods_and_masks(rows, config)
     metrics = [m for m in METRICS if any(m in r for r in rows)]
     cells: dict[str, dict[str, dict]] = {}
     for label in methods:
@@ -302,10 +301,13 @@ def _triple(stats: dict | None) -> tuple[float, float, float]:
     return stats["mean"], stats["lo"], stats["hi"]
 
 
-def _method_order(rows: list[dict], config: dict) -> list[str]:
+def methods_and_masks(rows: list[dict], config: dict) -> tuple[list[str], list[str]]:
+    """The folder's method labels in report order (the configuration's series first) and its
+    masks in MASK_KINDS order."""
     present = {r["method"] for r in rows}
     order = [label for label in config.get("series", {}) if label in present]
-    return order + sorted(present - set(order))
+    masks = [m for m in MASK_KINDS if any(r["mask"] == m for r in rows)]
+    return order + sorted(present - set(order)), masks
 
 
 def _add_kid(cells: dict, rundir: RunDir, names: dict[int, str], log: Log | None) -> str:
