@@ -13,8 +13,14 @@ Steps: DDPM's ancestral step (Ho et al. 2020, Algorithm 2) when ``eta`` is None 
 DDIM's step (Song, Meng, Ermon, "Denoising Diffusion Implicit Models", ICLR 2021, eq. 12) with
 that eta (0 = deterministic) on a respaced schedule of ``steps`` of the training timesteps.
 One network evaluation per step and batch. Known pixels are pasted back once, by the wrapper.
-There is no default model; give one with ``--model FILE`` (e.g. ``inpaintkit train`` on the
-"inpaint32-tiny" preset, then export).
+
+``project`` (off by default) also applies a prior method's conditioning at every step, on top of
+the network's own: "replace" swaps the known pixels of x_{t-1} for a forward-noised copy of the
+input (RePaint eq. 8, no resampling), "null-space" swaps them in the predicted x_0 before the
+step (DDNM eq. 13). Neither costs a network evaluation; they pin the known region where an
+under-trained network reads its condition channels loosely (low t, see ``docs/realfill.md``).
+The default model is the embedded ``inpaint32`` (32x32 emoji); ``--model FILE`` runs another
+(e.g. ``inpaintkit train`` on the "inpaint32-tiny" preset, then export).
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from typing import ClassVar
 import torch
 
 from ...diffusion.noise import randn
-from ...diffusion.samplers import sample_ddim
+from ...diffusion.samplers import CONDITIONS, sample_ddim, sample_repaint
 from ...errors import InpaintkitError
 from ...models import ConditionalDiffusionModel
 from ...options import Options, option
@@ -51,8 +57,10 @@ class InpaintDDPMOptions(Options):
     steps: respaced reverse steps (at most the model's training timesteps). spacing: "even",
     "leading", "quadratic" or "power<p>". variance: None = the model's (learned range when it
     has one, else fixed small; DDPM steps only). eta: None = DDPM steps; a number in [0, 1] =
-    DDIM steps with that eta. clip_denoised: clip x0_hat to [-1, 1]. precision, channels_last,
-    compile: how the network runs (as :class:`~inpaintkit.methods.diffusion.WalkOptions`).
+    DDIM steps with that eta. project: None, or "replace" / "null-space" to also condition every
+    step on the known pixels as RePaint / DDNM do (module docstring; the known pixels are then
+    pasted even where ``sample(paste=False)``). clip_denoised: clip x0_hat to [-1, 1].
+    precision, channels_last, compile: how the network runs (as :class:`~inpaintkit.methods.diffusion.WalkOptions`).
     """
 
     HEADLINE: ClassVar[tuple[str, ...]] = ("steps", "eta")
@@ -62,6 +70,12 @@ class InpaintDDPMOptions(Options):
     variance: str | None = variance_option()
     eta: float | None = option(
         None, help="none = DDPM steps; a number = DDIM steps with that eta", min=0, max=1
+    )
+    project: str | None = option(
+        None,
+        help="none = the network's conditioning only; replace / null-space = also RePaint's / "
+        "DDNM's at every step",
+        choices=CONDITIONS,
     )
     clip_denoised: bool = clip_option()
     precision: str = precision_option()
@@ -91,9 +105,9 @@ class InpaintDDPM(SamplingMethod):
     recipe = (
         "inpaintkit train emoji:google+twitter:fit --preset inpaint32 --objective "
         "conditional-ddpm --holes rectangles+thin+medium+thick+wide+narrow+sr2x+altlines+half+"
-        "expand --steps 1500 --batch-size 32 --lr 2e-4 -o init_from=emoji32-v2 "
+        "expand --steps 6000 --batch-size 32 --lr 2e-4 -o init_from=emoji32-v2 "
         "-o augment=hflip=0.5,hue=0.5,saturation=0.15,colour_p=0.25 -o warmup_steps=100 "
-        "-o mixed_precision=bf16"
+        "-o mixed_precision=bf16 -o ema_decay=0.999"
     )
 
     @classmethod
@@ -167,12 +181,7 @@ class InpaintDDPM(SamplingMethod):
         known, keep = known.to(device), keep.to(device, known.dtype)
         x = randn(tuple(known.shape), generators, device=device)
         o = self.options
-        out = sample_ddim(
-            self.denoiser(),
-            x,
-            self.diffusion,
-            keep=keep if paste else None,
-            known=known if paste else None,
+        common = dict(
             variance=o.variance if o.eta is None else None,
             eta=o.eta,
             clip_denoised=o.clip_denoised,
@@ -181,4 +190,15 @@ class InpaintDDPM(SamplingMethod):
             callback=callback,
             progress=self.progress,
         )
+        if o.project is None:
+            keep_, known_ = (keep, known) if paste else (None, None)
+            out = sample_ddim(
+                self.denoiser(), x, self.diffusion, keep=keep_, known=known_, **common
+            )
+        else:  # a straight walk down: RePaint's sampler with no undo steps
+            times = list(range(self.diffusion.num_steps - 1, -1, -1)) + [-1]
+            out = sample_repaint(
+                self.denoiser(), x, self.diffusion, keep=keep, known=known, times=times,
+                condition=o.project, **common,
+            )  # fmt: skip
         return out.clamp(-1, 1)
