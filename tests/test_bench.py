@@ -563,3 +563,24 @@ def test_paired_table_against_any_method_matches_mean_ci_of_differences(tmp_path
     assert "`telea`" not in table  # the reference is not paired with itself
     with pytest.raises(InpaintkitError, match="'repaint' is not a method of"):
         paired_table(tmp_path, "repaint")
+
+
+def test_paired_table_takes_the_reference_from_another_folder_of_the_same_items(tmp_path):
+    from inpaintkit.bench.paired import paired_table
+
+    run_bench(config(tmp_path / "both", "fake,telea"))
+    run_bench(config(tmp_path / "fake", "fake"))
+    run_bench(config(tmp_path / "telea", "telea"))
+    # the same items in two folders pair exactly as in one
+    apart = paired_table(tmp_path / "fake", "telea", reference_folder=tmp_path / "telea")
+    assert apart == paired_table(tmp_path / "both", "telea")
+    run_bench(config(tmp_path / "seed1", "telea", seed=1))
+    with pytest.raises(InpaintkitError, match="differ in seed"):
+        paired_table(tmp_path / "fake", "telea", reference_folder=tmp_path / "seed1")
+    telea = RunDir(tmp_path / "telea")
+    name = telea.read_rows()[0]["name"]
+    telea.hole_path("wide", name).write_bytes(telea.hole_path("half", name).read_bytes())
+    with pytest.raises(InpaintkitError, match=f"wide image {name}: the hole differs"):
+        paired_table(tmp_path / "fake", "telea", reference_folder=tmp_path / "telea")
+    with pytest.raises(InpaintkitError, match="'repaint' is not a method of"):
+        paired_table(tmp_path / "fake", "repaint", reference_folder=tmp_path / "telea")
