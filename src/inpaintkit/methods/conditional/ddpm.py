@@ -60,7 +60,8 @@ class InpaintDDPMOptions(Options):
     DDIM steps with that eta. project: None, or "replace" / "null-space" to also condition every
     step on the known pixels as RePaint / DDNM do (module docstring; the known pixels are then
     pasted even where ``sample(paste=False)``). clip_denoised: clip x0_hat to [-1, 1].
-    precision, channels_last, compile: how the network runs (as :class:`~inpaintkit.methods.diffusion.WalkOptions`).
+    precision, channels_last, compile: how the network runs (as
+    :class:`~inpaintkit.methods.diffusion.WalkOptions`).
     """
 
     HEADLINE: ClassVar[tuple[str, ...]] = ("steps", "eta")

@@ -37,6 +37,7 @@ from .lora import LoraSettings
 from .sample import feather_mask
 
 DEFAULT_MODEL = "inpaint32"
+PIXEL_SAMPLER_KNOBS = ("eta", "variance", "project")  # None by default; the SD route has none
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,12 @@ class RealFill(ReferenceMethod):
         if class_label is not None:
             raise InpaintkitError("realfill takes no class label; drop --class-label")
         if getattr(loaded, "kind", None) == "stable-diffusion-inpaint":
+            pixel_only = [k for k in PIXEL_SAMPLER_KNOBS if getattr(self.options, k) is not None]
+            if pixel_only:
+                raise InpaintkitError(
+                    f"{', '.join(pixel_only)} apply to pixel-space models only: the Stable "
+                    "Diffusion route samples with diffusers' DDPMScheduler (the paper's recipe)"
+                )
             self.backend = loaded.bind(self.options, progress)
         else:
             from .pixel import PixelBackend
