@@ -64,7 +64,8 @@ def test_projection_on_a_zero_condition_network_is_the_prior_method(
     theirs = build_method(prior_method, model=prior, progress=False, **prior_options)
     out, reference = _run(ours, *picture), _run(theirs, *picture)
     torch.testing.assert_close(out, reference, atol=1e-5, rtol=0)
-    plain = _run(build_method("inpaint-ddpm", model=conditional, steps=8, progress=False), *picture)
+    plain = build_method("inpaint-ddpm", model=conditional, steps=8, project=None, progress=False)
+    plain = _run(plain, *picture)
     hole = picture[1].expand_as(out) == 0
     assert (out - plain)[hole].abs().mean() > 0.05  # the projection changed the fill
 
@@ -77,6 +78,12 @@ def test_projected_samples_keep_the_known_pixels_even_unpasted(models, picture):
     out = method.sample(known, keep, generators=generators, paste=False)
     kept = keep.expand_as(out) == 1
     torch.testing.assert_close(out[kept], known[kept].clamp(-1, 1), atol=0, rtol=0)
+
+
+def test_replace_is_the_default_and_none_turns_it_off(models):
+    _, conditional = models
+    assert build_method("inpaint-ddpm", model=conditional).options.project == "replace"
+    assert build_method("inpaint-ddpm", model=conditional, project="none").options.project is None
 
 
 def test_unknown_projection_is_refused():

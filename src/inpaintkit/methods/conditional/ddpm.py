@@ -4,21 +4,26 @@ The model (kind "conditional-diffusion", :class:`~inpaintkit.models.ConditionalD
 is trained to denoise x_t GIVEN the hole mask and the masked image, stacked as input channels in
 Stable Diffusion inpainting's layout (Rombach et al., "High-Resolution Image Synthesis with
 Latent Diffusion Models", CVPR 2022; the inpainting checkpoint's UNet takes
-``cat([x_t, mask, masked_image])``), here in pixel space. No resampling or projection is needed
-inside the loop (unlike RePaint on a prior): the sampler descends the process plainly,
-:func:`~inpaintkit.diffusion.samplers.sample_ddim`, with the conditioning passed to every
-network call as ``extra_args = model.conditioning(known, keep)`` ({"hole", "masked"}).
+``cat([x_t, mask, masked_image])``), here in pixel space. No resampling is needed inside the
+loop (unlike RePaint on a prior): the sampler descends the process once, with the conditioning
+passed to every network call as ``extra_args = model.conditioning(known, keep)`` ({"hole",
+"masked"}).
 
 Steps: DDPM's ancestral step (Ho et al. 2020, Algorithm 2) when ``eta`` is None (default), or
 DDIM's step (Song, Meng, Ermon, "Denoising Diffusion Implicit Models", ICLR 2021, eq. 12) with
 that eta (0 = deterministic) on a respaced schedule of ``steps`` of the training timesteps.
 One network evaluation per step and batch. Known pixels are pasted back once, by the wrapper.
 
-``project`` (off by default) also applies a prior method's conditioning at every step, on top of
-the network's own: "replace" swaps the known pixels of x_{t-1} for a forward-noised copy of the
-input (RePaint eq. 8, no resampling), "null-space" swaps them in the predicted x_0 before the
-step (DDNM eq. 13). Neither costs a network evaluation; they pin the known region where an
-under-trained network reads its condition channels loosely (low t, see ``docs/realfill.md``).
+``project`` also applies a prior method's conditioning at every step, on top of the network's
+own: "replace" (the default) swaps the known pixels of x_{t-1} for a forward-noised copy of the
+input (RePaint eq. 8, no resampling; :func:`~inpaintkit.diffusion.samplers.sample_repaint` on
+a straight walk), "null-space" swaps them in the predicted x_0 before the step (DDNM eq. 13),
+None descends plainly (:func:`~inpaintkit.diffusion.samplers.sample_ddim`), as Stable
+Diffusion inpainting does. Neither projection costs a network evaluation. They pin the known
+region where a network reads its condition channels loosely: ``inpaint32``'s known-pixel
+error at low noise stays far from zero (``docs/realfill.md``), and on 50 tune emoji "replace"
+raised hole PSNR by 2.0-2.9 dB on the four wide and thin masks over None (null-space 1.6-2.7;
+``docs/benchmarks.md``), so it was chosen as the default there.
 The default model is the embedded ``inpaint32`` (32x32 emoji); ``--model FILE`` runs another
 (e.g. ``inpaintkit train`` on the "inpaint32-tiny" preset, then export).
 """
@@ -51,17 +56,17 @@ from ..sampling import (
 
 @dataclass(frozen=True)
 class InpaintDDPMOptions(Options):
-    """The sampler's knobs; defaults: 50 evenly spaced DDPM steps, x0 clipped, fp32-or-auto
-    runtime as RePaint's.
+    """The sampler's knobs; defaults: 50 evenly spaced DDPM steps with RePaint's replacement of
+    the known pixels at every step, x0 clipped, fp32-or-auto runtime as RePaint's.
 
     steps: respaced reverse steps (at most the model's training timesteps). spacing: "even",
     "leading", "quadratic" or "power<p>". variance: None = the model's (learned range when it
     has one, else fixed small; DDPM steps only). eta: None = DDPM steps; a number in [0, 1] =
-    DDIM steps with that eta. project: None, or "replace" / "null-space" to also condition every
-    step on the known pixels as RePaint / DDNM do (module docstring; the known pixels are then
-    pasted even where ``sample(paste=False)``). clip_denoised: clip x0_hat to [-1, 1].
-    precision, channels_last, compile: how the network runs (as
-    :class:`~inpaintkit.methods.diffusion.WalkOptions`).
+    DDIM steps with that eta. project: "replace" / "null-space" also conditions every step on
+    the known pixels as RePaint / DDNM do (module docstring; the known pixels are then pasted
+    even where ``sample(paste=False)``); None = the network's conditioning only.
+    clip_denoised: clip x0_hat to [-1, 1]. precision, channels_last, compile: how the network
+    runs (as :class:`~inpaintkit.methods.diffusion.WalkOptions`).
     """
 
     HEADLINE: ClassVar[tuple[str, ...]] = ("steps", "eta")
@@ -73,9 +78,9 @@ class InpaintDDPMOptions(Options):
         None, help="none = DDPM steps; a number = DDIM steps with that eta", min=0, max=1
     )
     project: str | None = option(
-        None,
-        help="none = the network's conditioning only; replace / null-space = also RePaint's / "
-        "DDNM's at every step",
+        "replace",
+        help="replace / null-space = RePaint's / DDNM's conditioning at every step too; none = "
+        "the network's only",
         choices=CONDITIONS,
     )
     clip_denoised: bool = clip_option()
