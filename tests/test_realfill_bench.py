@@ -133,6 +133,13 @@ def test_realbench_runs_two_emoji_scenes_end_to_end(tmp_path, monkeypatch, capsy
     assert again == strip
     with pytest.raises(InpaintkitError, match="other settings"):
         main([*args[:-2], "-o", "precision=auto"])
+    # fewer scenes: the first one's rows, reused; more would extend the run the same way
+    main([*args[:5], "1", *args[6:]])
+    assert "[1/1]" not in capsys.readouterr().out
+    one = [{k: v for k, v in r.items() if k not in ("seconds", "fit_seconds")}
+           for r in csv.DictReader(open(out / "results.csv"))]  # fmt: skip
+    assert one == strip[: len(methods)]
+    assert json.loads((out / "summary.json").read_text())["config"]["scenes"] == 1
 
 
 def test_summarize_rates_and_means_by_hand():

@@ -7,7 +7,8 @@ Run: ``python -m inpaintkit.bench.realbench --model MODEL --out DIR [--emoji 12]
 [--samples 16] [-o fit_steps=N] [-o steps=N]``. Writes DIR/results.csv (one row per scene and
 method), DIR/summary.json, DIR/report.md and DIR/scenes/<scene>.png (target, references, truth,
 then each method's result). It resumes: each finished scene's rows are appended to
-DIR/scenes.jsonl, and a rerun with the same settings skips those scenes. Rows per method:
+DIR/scenes.jsonl, and a rerun with the same settings skips those scenes (a rerun with more
+scenes extends the run: scenes come in a fixed order). Rows per method:
 
 - ``realfill``: seed selection's pick (the paper's output); ``realfill-avg``: the mean over the K
   blended samples; ``pick_beats_avg`` = the pick's hole PSNR is above that mean;
@@ -149,10 +150,15 @@ def render_report(summary: dict, config: dict) -> str:
 
 def _resume(out: Path, config: dict) -> list[dict]:
     """The rows of the scenes already evaluated in ``out`` (none for a new folder); writes
-    ``out/config.json``. InpaintkitError when ``out`` was run with other settings."""
+    ``out/config.json``. InpaintkitError when ``out`` was run with other settings; the number
+    of scenes may differ (scenes come in a fixed order, so a longer run extends a shorter one)."""
     out.mkdir(parents=True, exist_ok=True)
     saved = out / "config.json"
-    if saved.exists() and json.loads(saved.read_text()) != json.loads(json.dumps(config)):
+
+    def settings(config: dict) -> dict:
+        return {k: v for k, v in json.loads(json.dumps(config)).items() if k != "scenes"}
+
+    if saved.exists() and settings(json.loads(saved.read_text())) != settings(config):
         raise InpaintkitError(
             f"{out} holds a realbench run with other settings ({saved}); use a new --out"
         )
@@ -202,7 +208,8 @@ def run_realbench(
     config = {"model": realfill.config().get("model"), "samples": samples, "seed": seed,
               "holes": holes, "size": size, "scenes": len(scenes), "baselines": list(baselines),
               "options": options or {}}  # fmt: skip
-    rows = _resume(out, config)
+    names = {scene.name for scene in scenes}
+    rows = [r for r in _resume(out, config) if r["scene"] in names]
     done = {r["scene"] for r in rows}
     (out / "scenes").mkdir(parents=True, exist_ok=True)
     for i, scene in enumerate(scenes):
