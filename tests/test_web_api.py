@@ -45,6 +45,17 @@ class Clock:
 
 
 @pytest.fixture
+def without_inpaint32(monkeypatch):  # noqa: ANN001, ANN201
+    """A package without the conditional model: inpaint-ddpm then has no model it can run."""
+    import inpaintkit.models
+
+    shipped = inpaintkit.models.embedded_models()
+    monkeypatch.setattr(
+        inpaintkit.models, "embedded_models", lambda: [n for n in shipped if n != "inpaint32"]
+    )
+
+
+@pytest.fixture
 def make_client(tmp_path):  # noqa: ANN001, ANN201
     clients = []
 
@@ -60,7 +71,7 @@ def make_client(tmp_path):  # noqa: ANN001, ANN201
         client.__exit__(None, None, None)
 
 
-def test_methods_list_schemas_and_models(make_client) -> None:
+def test_methods_list_schemas_and_models(make_client, without_inpaint32) -> None:
     body = make_client().get("/api/v1/methods").json()
     by_name = {m["name"]: m for m in body["methods"]}
     assert set(by_name) == {"auto", *METHODS} and body["methods"][0]["name"] == "auto"
@@ -77,6 +88,12 @@ def test_methods_list_schemas_and_models(make_client) -> None:
     assert "conditional-diffusion" in by_name["inpaint-ddpm"]["why"]
     assert body["strategies"] == ["auto", "original", "resize", "crop"]
     assert "/api/v1/inpaint" in make_client().get("/openapi.json").json()["paths"]
+
+
+def test_the_shipped_conditional_model_makes_inpaint_ddpm_available(make_client) -> None:
+    by_name = {m["name"]: m for m in make_client().get("/api/v1/methods").json()["methods"]}
+    assert by_name["inpaint-ddpm"]["available"] and by_name["inpaint-ddpm"]["why"] is None
+    assert not by_name["realfill"]["available"] and "reference" in by_name["realfill"]["why"]
 
 
 def test_telea_end_to_end_keeps_known_pixels_exactly(make_client) -> None:
@@ -132,7 +149,9 @@ def test_auto_picks_by_the_pictures_size_and_says_so(make_client, monkeypatch) -
     assert refused.status_code == 422 and refused.json()["field"] == "options"
 
 
-def test_bad_inputs_get_422_naming_the_problem_and_the_server_stays_up(make_client) -> None:
+def test_bad_inputs_get_422_naming_the_problem_and_the_server_stays_up(
+    make_client, without_inpaint32
+) -> None:
     client = make_client()
     image, hole = picture(), box_hole()
     bad = inpaint_request(client, image, hole, options=json.dumps({"radius": -1}))
