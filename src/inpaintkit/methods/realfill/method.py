@@ -37,7 +37,7 @@ from .lora import LoraSettings
 from .sample import feather_mask
 
 DEFAULT_MODEL = "inpaint32"
-PIXEL_SAMPLER_KNOBS = ("eta", "variance", "project")  # None by default; the SD route has none
+PIXEL_SAMPLER_KNOBS = ("eta", "variance")  # None by default; the SD route has neither
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,11 @@ class RealFill(ReferenceMethod):
         if class_label is not None:
             raise InpaintkitError("realfill takes no class label; drop --class-label")
         if getattr(loaded, "kind", None) == "stable-diffusion-inpaint":
+            # the pipeline samples plainly (the paper's recipe): project's default, replace, has
+            # no effect there, and the other pixel-sampler knobs are refused
             pixel_only = [k for k in PIXEL_SAMPLER_KNOBS if getattr(self.options, k) is not None]
+            if self.options.project == "null-space":
+                pixel_only.append("project=null-space")
             if pixel_only:
                 raise InpaintkitError(
                     f"{', '.join(pixel_only)} apply to pixel-space models only: the Stable "
