@@ -38,6 +38,7 @@ import torch
 
 from ...diffusion.noise import randn
 from ...diffusion.samplers import CONDITIONS, sample_ddim, sample_repaint
+from ...diffusion.schedules import repaint_times
 from ...errors import InpaintkitError
 from ...models import ConditionalDiffusionModel
 from ...options import Options, option
@@ -201,8 +202,8 @@ class InpaintDDPM(SamplingMethod):
             out = sample_ddim(
                 self.denoiser(), x, self.diffusion, keep=keep_, known=known_, **common
             )
-        else:  # a straight walk down: RePaint's sampler with no undo steps
-            times = list(range(self.diffusion.num_steps - 1, -1, -1)) + [-1]
+        else:  # RePaint's sampler on its walk without resampling: straight down
+            times = repaint_times(self.diffusion.num_steps, resamplings=1)
             out = sample_repaint(
                 self.denoiser(), x, self.diffusion, keep=keep, known=known, times=times,
                 condition=o.project, **common,
