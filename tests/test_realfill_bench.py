@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from inpaintkit.bench.realbench import main, summarize
-from inpaintkit.bench.realbench_scenes import emoji_scenes, photo_scenes
+from inpaintkit.bench.realbench_scenes import emoji_scenes, photo_scenes, recolour_to
 from inpaintkit.data.emoji import EMOJI_VERSION
 from inpaintkit.errors import InpaintkitError
 from inpaintkit.models import DiffusionModel, save_model
@@ -58,6 +58,40 @@ def test_emoji_scenes_take_one_variant_as_target_and_the_others_as_references(tm
         assert all(not np.array_equal(r, scene.target) for r in scene.references)
     again = emoji_scenes(5, 16, cache_dir=cache, seed=1)
     assert all(np.array_equal(a.hole, b.hole) for a, b in zip(scenes, again))
+
+
+def test_reference_modes_recolour_drop_or_leak_the_target(tmp_path):
+    cache = fake_emoji_cache(tmp_path / "cache")
+    variants = emoji_scenes(2, 16, cache_dir=cache, seed=1)
+    recoloured = emoji_scenes(2, 16, cache_dir=cache, seed=1, references="recoloured")
+    for plain, scene in zip(variants, recoloured):
+        assert np.array_equal(plain.hole, scene.hole) and len(scene.references) == 3
+        # the fake tones are one drawing in flat colours: the known pixels map one tone onto the
+        # other, hole included, to within a level (resizing blurs the edges into many colours)
+        for before, after in zip(plain.references, scene.references):
+            error = np.abs(after.astype(int) - scene.target)
+            assert error.max() <= 1 and np.abs(before.astype(int) - scene.target).max() >= 50
+    assert all(s.references == [] for s in emoji_scenes(2, 16, cache_dir=cache, references="none"))
+    oracle = emoji_scenes(2, 16, cache_dir=cache, references="oracle")
+    assert all(len(s.references) == 1 and np.array_equal(s.references[0], s.target) for s in oracle)
+    with pytest.raises(InpaintkitError, match="unknown references"):
+        emoji_scenes(2, 16, cache_dir=cache, references="truth")
+
+
+def test_recolour_to_reads_only_the_known_pixels():
+    reference = np.zeros((4, 4, 3), np.uint8)
+    reference[:, 2:] = (200, 150, 100)  # "skin" in the reference's tone
+    target = reference.copy()
+    target[:, 2:] = (90, 60, 40)  # the target's tone
+    known = np.ones((4, 4), bool)
+    known[1:3, 2:] = False  # half of the skin is in the hole
+    target[~known] = (255, 0, 255)  # what the hole holds must not matter
+    out = recolour_to(reference, target, known, k=2)
+    expected = np.zeros((4, 4, 3), np.uint8)
+    expected[:, 2:] = (90, 60, 40)
+    assert np.array_equal(out, expected)
+    with pytest.raises(InpaintkitError, match="known pixels"):
+        recolour_to(reference, target, np.zeros((4, 4), bool))
 
 
 def test_photo_scenes_crop_textured_windows_and_shifted_references():
@@ -139,6 +173,15 @@ def test_realbench_runs_two_emoji_scenes_end_to_end(tmp_path, monkeypatch, capsy
     one = [{k: v for k, v in r.items() if k not in ("seconds", "fit_seconds")}
            for r in csv.DictReader(open(out / "results.csv"))]  # fmt: skip
     assert one == strip[: len(methods)]
+    # other references are other settings; "none" fits on the target's known pixels alone
+    with pytest.raises(InpaintkitError, match="other settings"):
+        main([*args, "--references", "none"])
+    alone = tmp_path / "alone"
+    main([*args[:3], str(alone), "--emoji", "1", *args[6:10], "--baselines", "",
+          *args[14:], "--references", "none"])  # fmt: skip
+    rows = list(csv.DictReader(open(alone / "results.csv")))
+    assert [r["method"] for r in rows] == methods[:4]
+    assert json.loads((alone / "config.json").read_text())["references"] == "none"
     assert json.loads((out / "summary.json").read_text())["config"]["scenes"] == 1
 
 

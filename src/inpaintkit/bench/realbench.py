@@ -31,12 +31,19 @@ from PIL import Image
 
 from ..errors import InpaintkitError
 from ..metrics.pixel import image_metrics
-from .realbench_scenes import Scene, emoji_scenes, photo_scenes
+from .realbench_scenes import REFERENCES, Scene, emoji_scenes, photo_scenes
 
 BASELINES = ("repaint", "telea", "patchmatch")
 ROWS = "scenes.jsonl"  # one line per finished scene: its rows (the resume point)
 COLUMNS = ("scene", "set", "method", "psnr_hole", "ssim_hole", "seconds", "fit_seconds",
            "pick_beats_avg", "score")  # fmt: skip
+
+
+def _emoji_setting(split: str, references: str) -> dict:
+    """The emoji scenes' setting for config.json; the defaults are left out, so folders of
+    earlier runs (made before these settings existed) still resume."""
+    setting = {"split": split, "references": references}
+    return {k: v for k, v in setting.items() if v != {"split": "test", "references": "variants"}[k]}
 
 
 def _scores(result: Image.Image, scene: Scene) -> dict[str, float]:
@@ -183,6 +190,8 @@ def run_realbench(
     samples: int = 16,
     seed: int = 0,
     holes: str = "box",
+    split: str = "test",
+    references: str = "variants",
     baselines: tuple[str, ...] = BASELINES,
     prior: object = "default",
     device: str = "cpu",
@@ -191,7 +200,9 @@ def run_realbench(
     progress: bool = True,
 ) -> dict:
     """Run the evaluation (see the module docstring); returns the summary. ``options``: realfill
-    options (e.g. {"fit_steps": 400}); emoji / photos: emoji scenes, scenes per photo pair."""
+    options (e.g. {"fit_steps": 400}); emoji / photos: emoji scenes, scenes per photo pair;
+    split / references: the emoji scenes' bases and references
+    (:func:`.realbench_scenes.emoji_scenes`)."""
     from ..io import make_grid, save_image, show_hole
     from ..methods import build_method
 
@@ -199,7 +210,8 @@ def run_realbench(
     realfill = build_method("realfill", model=model, device=device, options=options or {},
                             progress=progress)  # fmt: skip
     size = realfill.image_size
-    scenes = emoji_scenes(emoji, size, holes=holes, seed=seed, cache_dir=cache_dir) if emoji else []
+    scenes = emoji_scenes(emoji, size, holes=holes, seed=seed, split=split, references=references,
+                          cache_dir=cache_dir) if emoji else []  # fmt: skip
     if photos:
         scenes += photo_scenes(photos, size, holes=holes, seed=seed, cache_dir=cache_dir)
     if not scenes:
@@ -207,7 +219,7 @@ def run_realbench(
     methods = _baselines(list(baselines), prior, device)
     config = {"model": realfill.config().get("model"), "samples": samples, "seed": seed,
               "holes": holes, "size": size, "scenes": len(scenes), "baselines": list(baselines),
-              "options": options or {}}  # fmt: skip
+              "options": options or {}, **_emoji_setting(split, references)}  # fmt: skip
     names = {scene.name for scene in scenes}
     rows = [r for r in _resume(out, config) if r["scene"] in names]
     done = {r["scene"] for r in rows}
@@ -244,6 +256,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--samples", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--holes", default="box", help="hole generator spec (masks presets)")
+    parser.add_argument("--split", default="test", help="emoji bases: test (held out) or tune")
+    parser.add_argument("--references", default="variants", choices=REFERENCES,
+                        help="emoji references (a diagnostic; see realbench_scenes)")
     parser.add_argument("--baselines", default=",".join(BASELINES), help="method specs")
     parser.add_argument("--prior", default="default", help="the prior of prior methods")
     parser.add_argument("--device", default="cpu")
@@ -254,7 +269,8 @@ def main(argv: list[str] | None = None) -> None:
 
     summary = run_realbench(
         args.out, model=args.model, emoji=args.emoji, photos=args.photos, samples=args.samples,
-        seed=args.seed, holes=args.holes, baselines=tuple(split_specs(args.baselines)),
+        seed=args.seed, holes=args.holes, split=args.split, references=args.references,
+        baselines=tuple(split_specs(args.baselines)),
         prior=args.prior, device=args.device, options=split_key_values(args.option),
     )  # fmt: skip
     print(json.dumps(summary, indent=1))

@@ -47,6 +47,31 @@ def _hole(spec: str, size: int, seed: int, index: int) -> np.ndarray:
     return np.asarray(get_holes(spec)(_rng(seed, 7, index), (size, size)), bool)
 
 
+REFERENCES = ("variants", "recoloured", "none", "oracle")
+
+
+def recolour_to(
+    reference: np.ndarray, target: np.ndarray, known: np.ndarray, k: int = 4
+) -> np.ndarray:
+    """``reference`` (uint8 [S, S, 3], pixel-aligned with ``target``) in the target's colours:
+    each pixel takes the mean target colour at the ``k`` known pixels whose reference colour is
+    nearest its own (inverse-distance weighted, in RGB). It reads only ``target[known]``; for
+    emoji skin-tone variants it maps one tone onto the other and leaves shared colours alone."""
+    from scipy.spatial import cKDTree
+
+    if reference.shape != target.shape or known.shape != target.shape[:2]:
+        raise InpaintkitError("recolour_to needs a reference, target and mask of one size")
+    if not known.any():
+        raise InpaintkitError("recolour_to needs known pixels")
+    source, goal = reference[known].astype(float), target[known].astype(float)
+    k = min(k, len(source))
+    distance, index = cKDTree(source).query(reference.reshape(-1, 3).astype(float), k=k)
+    distance, index = distance.reshape(-1, k), index.reshape(-1, k)
+    weight = 1.0 / (distance + 1.0)
+    colours = (goal[index] * weight[..., None]).sum(1) / weight.sum(1, keepdims=True)
+    return np.clip(np.rint(colours), 0, 255).astype(np.uint8).reshape(reference.shape)
+
+
 def emoji_scenes(
     n: int,
     size: int,
@@ -55,18 +80,22 @@ def emoji_scenes(
     seed: int = 0,
     style: str = "google",
     max_refs: int = 4,
+    split: str = "test",
+    references: str = "variants",
     cache_dir: Path | None = None,
 ) -> list[Scene]:
-    """Up to ``n`` emoji scenes (see the module docstring), the bases in id order."""
+    """Up to ``n`` emoji scenes of the ``split`` bases (see the module docstring), in id order."""
     from ..data.emoji import emoji_index, fetch_emoji, read_rgb_on_white, split_index
 
+    if references not in REFERENCES:
+        raise InpaintkitError(f"unknown references {references!r}; choose one of {REFERENCES}")
     folder = fetch_emoji(style, cache_dir)
     groups: dict[str, list] = {}
-    for entry in split_index(emoji_index(folder), "test"):
+    for entry in split_index(emoji_index(folder), split):
         groups.setdefault(entry.base, []).append(entry)
     bases = sorted(b for b, members in groups.items() if any(e.unified != b for e in members))
     if not bases:
-        raise InpaintkitError(f"no held-out {style} emoji with skin-tone variants in {folder}")
+        raise InpaintkitError(f"no {split} {style} emoji with skin-tone variants in {folder}")
     scenes = []
     for index, base in enumerate(bases[:n]):
         members = sorted(groups[base], key=lambda e: (e.unified != base, e.unified))
@@ -76,15 +105,15 @@ def emoji_scenes(
         images = [read_rgb_on_white(folder / e.image, size) for e in members]
         others = [images[i] for i in range(len(members)) if i != pick]
         order = rng.permutation(len(others))[:max_refs]
-        scenes.append(
-            Scene(
-                name=f"emoji-{members[pick].unified.lower()}",
-                set="emoji",
-                target=images[pick],
-                hole=_hole(holes, size, seed, index),
-                references=[others[i] for i in order],
-            )  # fmt: skip
-        )
+        target, hole = images[pick], _hole(holes, size, seed, index)
+        refs = {
+            "variants": lambda: [others[i] for i in order],
+            "recoloured": lambda: [recolour_to(others[i], target, ~hole) for i in order],
+            "none": lambda: [],
+            "oracle": lambda: [target.copy()],
+        }[references]()
+        name = f"emoji-{members[pick].unified.lower()}"
+        scenes.append(Scene(name=name, set="emoji", target=target, hole=hole, references=refs))
     return scenes
 
 
@@ -178,4 +207,4 @@ def photo_scenes(
     return scenes
 
 
-__all__ = ["Scene", "emoji_scenes", "photo_scenes", "register"]
+__all__ = ["REFERENCES", "Scene", "emoji_scenes", "photo_scenes", "recolour_to", "register"]

@@ -201,7 +201,7 @@ class RealFill(ReferenceMethod):
         """Fit a LoRA adapter on ``references`` (RGB images) and ``targets`` ((RGB image, bool
         hole) pairs: their known pixels train too) for ``steps`` (default options.fit_steps);
         returns {"loss", "first_loss", "seconds", "seconds_per_step", "steps"}."""
-        if not references:
+        if not references and not targets:
             raise InpaintkitError("realfill needs at least one reference image (--ref FILE)")
         items = [FitImage(np.asarray(r.convert("RGB"))) for r in references]
         items += [
