@@ -257,8 +257,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--holes", default="box", help="hole generator spec (masks presets)")
     parser.add_argument("--split", default="test", help="emoji bases: test (held out) or tune")
-    parser.add_argument("--references", default="variants", choices=REFERENCES,
-                        help="emoji references (a diagnostic; see realbench_scenes)")
+    parser.add_argument(
+        "--references",
+        default="variants",
+        choices=REFERENCES,
+        help="emoji references (a diagnostic; see realbench_scenes)",
+    )
     parser.add_argument("--baselines", default=",".join(BASELINES), help="method specs")
     parser.add_argument("--prior", default="default", help="the prior of prior methods")
     parser.add_argument("--device", default="cpu")

@@ -106,12 +106,11 @@ def emoji_scenes(
         others = [images[i] for i in range(len(members)) if i != pick]
         order = rng.permutation(len(others))[:max_refs]
         target, hole = images[pick], _hole(holes, size, seed, index)
-        refs = {
-            "variants": lambda: [others[i] for i in order],
-            "recoloured": lambda: [recolour_to(others[i], target, ~hole) for i in order],
-            "none": lambda: [],
-            "oracle": lambda: [target.copy()],
-        }[references]()
+        refs = [others[i] for i in order]
+        if references == "recoloured":
+            refs = [recolour_to(r, target, ~hole) for r in refs]
+        elif references in ("none", "oracle"):
+            refs = [target.copy()] if references == "oracle" else []
         name = f"emoji-{members[pick].unified.lower()}"
         scenes.append(Scene(name=name, set="emoji", target=target, hole=hole, references=refs))
     return scenes
