@@ -584,3 +584,20 @@ def test_paired_table_takes_the_reference_from_another_folder_of_the_same_items(
         paired_table(tmp_path / "fake", "telea", reference_folder=tmp_path / "telea")
     with pytest.raises(InpaintkitError, match="'repaint' is not a method of"):
         paired_table(tmp_path / "fake", "repaint", reference_folder=tmp_path / "telea")
+
+
+def test_an_adaptive_samplers_cost_is_the_mean_it_spent_and_a_range_over_masks():
+    from inpaintkit.bench.report import render_table, summarize
+
+    rows = []
+    for mask, spent in (("wide", (600, 702)), ("narrow", (684, 684))):
+        for i, nfe in enumerate(spent):
+            for method, used in (("strdiffusion", nfe), ("telea", 0)):
+                rows.append({"method": method, "mask": mask, "image": i, "name": f"{i}.png",
+                             "psnr_hole": 20.0 + i, "wall_s": 1.0, "nfe": used})  # fmt: skip
+    config = {"series": {}, "data": "d", "size": 16, "seed": 0}
+    summary = {"config": config, **summarize(rows, config)}
+    assert summary["cells"]["strdiffusion"]["wide"]["nfe"] == 651  # (600 + 702) / 2
+    assert summary["cells"]["strdiffusion"]["narrow"]["nfe"] == 684
+    table = render_table(summary)
+    assert "| `strdiffusion` | 651-684 |" in table and "| `telea` | 0 |" in table

@@ -208,3 +208,27 @@ def test_without_its_weights_the_default_model_says_how_to_train_it(monkeypatch)
     assert "its model 'strdiffusion32' is not installed" in text
     assert re.search(r"inpaintkit train emoji --preset strdiffusion32 --objective strdiffusion",
                      text) and "--model" in text  # fmt: skip
+
+
+def test_the_bench_records_the_evaluations_an_adaptive_run_spent(tmp_path):
+    import numpy as np
+
+    from inpaintkit.bench.execute import Task, build_inpainter, run_task
+    from inpaintkit.models import save_model
+
+    path = str(save_model(micro_model(), tmp_path / "micro.safetensors"))
+    images = np.random.default_rng(0).integers(0, 256, (2, 16, 16, 3), np.uint8)
+    holes = np.zeros((2, 16, 16), bool)
+    holes[0, 4:12, 4:12] = holes[1, :, 8:] = True
+    options = {"T": 10, "u_max": 4, "u_min": 2}
+    task = Task("strdiffusion", "strdiffusion", options, path, "cpu", 1, "box", (0, 1), (5, 6),
+                images, holes)  # fmt: skip
+    result = run_task(task)
+    cost = StrDiffusion.cost(StrDiffusionOptions(**options))
+    # the untrained discriminator rejects every round: the fewest evaluations, not the most
+    assert result.nfe == cost["network_evaluations_min"] < cost["network_evaluations"]
+    assert build_inpainter("strdiffusion", options, path, "cpu").last_stats.nfe == result.nfe
+    empty = run_task(replace(task, holes=np.zeros_like(holes)))  # nothing run: nothing spent
+    assert empty.nfe is None
+    fixed = run_task(replace(task, label="telea", name="telea", options={}, model=None))
+    assert fixed.nfe is None  # a fixed cost: the bench records the method's cost()

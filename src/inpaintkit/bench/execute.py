@@ -54,7 +54,10 @@ class TaskResult:
     """images: uint8 [k, H, W, 3] with known pixels equal to the input's; seconds: wall time of
     the inpainting itself (building the method and loading the model excluded). errors: per
     item, None or the message of the InpaintkitError with which the method refused it (its
-    image is then the unchanged input and must not be scored)."""
+    image is then the unchanged input and must not be scored). nfe: the network evaluations the
+    batch spent, where the method counts them as it runs (an adaptive sampler's
+    ``last_stats.nfe``, e.g. StrDiffusion's); None where its cost is fixed or it was retried
+    item by item."""
 
     label: str
     mask: str
@@ -63,6 +66,7 @@ class TaskResult:
     seconds: float
     worker: str
     errors: tuple[str | None, ...] = ()
+    nfe: int | None = None
 
 
 _INPAINTERS: dict[tuple, object] = {}
@@ -131,16 +135,22 @@ def run_task(task: Task) -> TaskResult:
             task.name, task.options, task.model, task.device, dict(task.model_options)
         )
         started = time.perf_counter()
+        nfe = None
         try:
+            if hasattr(inpainter, "last_stats"):
+                inpainter.last_stats = None  # a batch with no hole must not report the last run
             images = inpaint_batch(inpainter, task.images, task.holes, task.seeds)
             errors: list[str | None] = [None] * len(task.indices)
+            nfe = getattr(getattr(inpainter, "last_stats", None), "nfe", None)
         except InpaintkitError:
             images, errors = _one_by_one(inpainter, task)
         seconds = time.perf_counter() - started
     finally:
         torch.set_num_threads(previous)
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    return TaskResult(task.label, task.mask, task.indices, images, seconds, worker, tuple(errors))
+    return TaskResult(
+        task.label, task.mask, task.indices, images, seconds, worker, tuple(errors), nfe
+    )
 
 
 def _one_by_one(inpainter, task: Task) -> tuple[np.ndarray, list[str | None]]:

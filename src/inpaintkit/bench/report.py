@@ -90,7 +90,8 @@ def summarize(
                 continue
             group = [r for r in everything if "error" not in r]
             failed = [r for r in everything if "error" in r]
-            cell: dict = {"n": len(group), "nfe": everything[0].get("nfe", 0)}
+            spent = [r.get("nfe", 0) for r in everything]  # varies for an adaptive sampler
+            cell: dict = {"n": len(group), "nfe": round(sum(spent) / len(spent))}
             cell["images"] = [int(r["image"]) for r in group]
             if failed:
                 cell["failed"] = len(failed)
@@ -227,13 +228,15 @@ def render_table(summary: dict) -> str:
     ]
     for label in methods:
         per = cells[label]
-        nfe = next(iter(per.values()))["nfe"]
+        spent = sorted({c["nfe"] for c in per.values()})  # an adaptive sampler's differ by mask
+        nfe = f"{spent[0]}-{spent[-1]}" if len(spent) > 1 else spent[0]
         walls = [f"{per[m]['wall_s']:.3f}" if m in per and per[m]["n"] else "–" for m in masks]
         lines.append(f"| `{label}` | {nfe} | " + " | ".join(walls) + " |")
     lines += [
         "",
         "Wall seconds per image = the batch's inpainting time / its images (model loading "
-        "excluded). A diffusion method's NFE is per batch, so also per image.",
+        "excluded). A diffusion method's NFE is per batch, so also per image; an adaptive "
+        "sampler's is the mean it spent, and a range over the masks.",
         "",
         f"## {KID_NAME}, lower is better",
         "",

@@ -206,7 +206,9 @@ def run_bench(
                 "hole_fraction": float(hole.mean()),
                 "wall_s": per_image,
                 "batch": len(result.indices),
-                "nfe": costs[spec.label]["network_evaluations"],
+                "nfe": costs[spec.label]["network_evaluations"]
+                if result.nfe is None
+                else result.nfe,  # what an adaptive sampler spent, else its fixed cost
                 "undo_steps": costs[spec.label]["undo_steps"],
                 "worker": result.worker,
                 "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
