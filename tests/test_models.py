@@ -78,6 +78,9 @@ def test_mismatched_weights_and_corrupt_files(tmp_path: Path, tiny_unet) -> None
         load_model(tmp_path / "weights.onnx")
     with pytest.raises(InpaintkitError, match="not an embedded model"):
         load_model("no/such/thing.pt")
+    with pytest.raises(InpaintkitError, match=r"model 'emoji32': the first prior .*`git show "
+                       r"179d3a3:src/inpaintkit/models/weights/emoji32\.safetensors"):  # fmt: skip
+        load_model("emoji32")  # retired: says where it went
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "config.json").write_text(json.dumps({"_class_name": "VQModel"}))
     with pytest.raises(InpaintkitError, match="VQModel"):

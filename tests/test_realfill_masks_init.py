@@ -87,7 +87,7 @@ def test_zero_initialised_extra_channels_give_the_priors_output_exactly():
         assert torch.equal(ours, theirs)
 
 
-def test_inpaint32_starts_as_the_shipped_emoji32_prior():
+def test_inpaint32_starts_as_the_shipped_emoji32_v2_prior():
     from inpaintkit.models import load_model
 
     preset = get_preset("inpaint32")
@@ -95,8 +95,8 @@ def test_inpaint32_starts_as_the_shipped_emoji32_prior():
     assert preset.beta_schedule == "cosine" and preset.unet_config()["in_channels"] == 7
     torch.manual_seed(0)
     specs = {"unet": TrainedNetwork(preset.build_unet())}
-    assert init_from_model(specs, "emoji32") == ["unet.conv_in.weight"]
-    prior, net = load_model("emoji32").unet, specs["unet"].module.eval()
+    assert init_from_model(specs, "emoji32-v2") == ["unet.conv_in.weight"]
+    prior, net = load_model("emoji32-v2").unet, specs["unet"].module.eval()
     g = torch.Generator().manual_seed(1)
     x, masked = torch.randn(2, 3, 32, 32, generator=g), torch.randn(2, 3, 32, 32, generator=g)
     hole = (torch.rand(2, 1, 32, 32, generator=g) > 0.3).float()
@@ -124,10 +124,10 @@ def test_init_from_is_a_train_option_kept_out_of_default_configs():
     from inpaintkit.options import parse_values
 
     assert "init_from" not in TrainConfig().to_dict()
-    parsed = parse_values(TrainConfig, {"init_from": "emoji32"})
+    parsed = parse_values(TrainConfig, {"init_from": "emoji32-v2"})
     config = TrainConfig(preset="inpaint32", objective="conditional-ddpm", **parsed)
-    assert config.to_dict()["init_from"] == "emoji32"
-    assert TrainConfig.from_dict(config.to_dict()).init_from == "emoji32"
+    assert config.to_dict()["init_from"] == "emoji32-v2"
+    assert TrainConfig.from_dict(config.to_dict()).init_from == "emoji32-v2"
 
 
 def test_a_tiny_conditional_run_starts_from_the_placeholder_prior(tmp_path):

@@ -16,7 +16,17 @@ from .store import load_safetensors
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 # The shipped priors, best first: "default" is the first one present.
-DEFAULT_PRIORS = ("emoji32-v2", "emoji32", "emoji32-placeholder")
+DEFAULT_PRIORS = ("emoji32-v2", "emoji32-placeholder")
+# Models that shipped once and left the package (weights budget: 64 MB): name -> what to do.
+RETIRED = {
+    "emoji32": (
+        "the first prior (Google style only) no longer ships: emoji32-v2, the default, replaced "
+        "it and started from it, and the 64 MB weights budget needed its 14.6 MB. Its card is "
+        "docs/models/emoji32.md; its file is in the repository's history: `git show "
+        "179d3a3:src/inpaintkit/models/weights/emoji32.safetensors > emoji32.safetensors`, "
+        "then --model emoji32.safetensors"
+    ),
+}
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
@@ -125,6 +135,8 @@ def _load(spec: str, options: dict):
             f"{path}: unknown checkpoint type {path.suffix!r}; expected a .safetensors file, a "
             "guided-diffusion .pt file or a diffusers folder"
         )
+    if spec in RETIRED:
+        raise InpaintkitError(f"model {spec!r}: {RETIRED[spec]}")
     if _HUB_ID.match(spec) and not spec.startswith("."):
         folder = download_hub_model(spec)
         valid = _only(options, ("learned_variance",), "diffusers")

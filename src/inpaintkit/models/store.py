@@ -10,7 +10,7 @@ Format "inpaintkit-2" (written by :func:`save_model`, for every model kind). Hea
 
 Tensor keys are ``<network name>.<state key>``.
 
-Format "inpaintkit-1" (the shipped emoji32 weights; read only, unchanged): metadata
+Format "inpaintkit-1" (the first writer's, e.g. the first emoji32; read only, unchanged): metadata
 ``unet_config`` (diffusers UNet2DModel config), ``diffusion`` (a DiffusionConfig) and ``card``;
 tensor keys are the UNet's state keys. It loads as kind "prior".
 """
