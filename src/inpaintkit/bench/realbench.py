@@ -4,7 +4,8 @@ default), hole PSNR and SSIM, how often seed selection's pick beats the average 
 fit time per scene.
 
 Run: ``python -m inpaintkit.bench.realbench --model MODEL --out DIR [--emoji 12] [--photos 2]
-[--samples 16] [-o fit_steps=N] [-o steps=N]``. Writes DIR/results.csv (one row per scene and
+[--samples 16] [--split test|tune] [--references variants|recoloured|none|oracle]
+[-o fit_steps=N] [-o steps=N]``. Writes DIR/results.csv (one row per scene and
 method), DIR/summary.json, DIR/report.md and DIR/scenes/<scene>.png (target, references, truth,
 then each method's result). It resumes: each finished scene's rows are appended to
 DIR/scenes.jsonl, and a rerun with the same settings skips those scenes (a rerun with more

@@ -200,7 +200,8 @@ class RealFill(ReferenceMethod):
     ) -> dict[str, float]:
         """Fit a LoRA adapter on ``references`` (RGB images) and ``targets`` ((RGB image, bool
         hole) pairs: their known pixels train too) for ``steps`` (default options.fit_steps);
-        returns {"loss", "first_loss", "seconds", "seconds_per_step", "steps"}."""
+        returns {"loss", "first_loss", "seconds", "seconds_per_step", "steps"}. With no
+        references, the fit sees the targets' known pixels alone (a diagnostic)."""
         if not references and not targets:
             raise InpaintkitError("realfill needs at least one reference image (--ref FILE)")
         items = [FitImage(np.asarray(r.convert("RGB"))) for r in references]
