@@ -29,6 +29,7 @@ from inpaintkit.methods.realfill.fit import (
     FitSettings,
     fit_lora,
     fixed_loss,
+    random_view,
     training_batch,
 )
 from inpaintkit.methods.realfill.lora import lora_state
@@ -264,3 +265,19 @@ def test_cli_writes_best_rest_and_ranking_and_reuses_the_adapter(tmp_path):
         assert np.array_equal(a, b)
     clash = runner.invoke(app, [str(a) for a in [*common, "--out", tmp_path]])
     assert clash.exit_code == 2 and "would replace the input" in clash.output
+
+
+def test_the_fits_random_resize_is_kept_for_large_images_only():
+    from inpaintkit.methods.realfill.method import RealFillOptions
+
+    options = RealFillOptions()
+    assert options.fit_settings(None, 32).max_scale == 1.0
+    assert options.fit_settings(None, 512).max_scale == 1.125  # the public script's
+    assert RealFillOptions(fit_scale=1.2).fit_settings(None, 32).max_scale == 1.2
+    # without the resize a reference's view is the reference itself, exactly
+    image = np.random.default_rng(0).integers(0, 256, (32, 32, 3), np.uint8)
+    rng = np.random.default_rng(1)
+    view, known = random_view(rng, FitImage(image), 32, max_scale=1.0)
+    assert np.array_equal(view, image) and known.all()
+    with pytest.raises(InpaintkitError, match="fit_scale"):
+        build_method("realfill", model="unused", fit_scale=0.5)

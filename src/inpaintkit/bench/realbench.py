@@ -220,7 +220,8 @@ def run_realbench(
     methods = _baselines(list(baselines), prior, device)
     config = {"model": realfill.config().get("model"), "samples": samples, "seed": seed,
               "holes": holes, "size": size, "scenes": len(scenes), "baselines": list(baselines),
-              "options": options or {}, **_emoji_setting(split, references)}  # fmt: skip
+              "options": options or {}, **_emoji_setting(split, references),
+              "fit_scale": realfill.options.fit_settings(None, size).max_scale}  # fmt: skip
     names = {scene.name for scene in scenes}
     rows = [r for r in _resume(out, config) if r["scene"] in names]
     done = {r["scene"] for r in rows}
