@@ -2,8 +2,8 @@
 (the "oracle" reference, a leak by design), then compare the base and the adapted network's
 eps-MSE inside the target's hole, on that truth, at a few timesteps (16 noise draws each).
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/realfill_fit_probe.py -o fit_steps=300 -o fit_scale=1.125
-    OMP_NUM_THREADS=1 .venv/bin/python bench/realfill_fit_probe.py -o fit_steps=300 -o fit_scale=1.0
+    .venv/bin/python bench/realfill_fit_probe.py -o fit_steps=300 -o fit_scale=1.125
+    .venv/bin/python bench/realfill_fit_probe.py -o fit_steps=300 -o fit_scale=1.0
 """
 
 from __future__ import annotations
