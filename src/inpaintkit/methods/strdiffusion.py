@@ -90,7 +90,7 @@ class StrDiffusion(Method):
     recipe = (
         "inpaintkit train emoji --preset strdiffusion32 --objective strdiffusion --steps 20000 "
         "--batch-size 16 --lr 2e-4 --holes lama-mixed:3+half+expand+sr2x+altlines "
-        "-o warmup_steps=500"
+        "-o warmup_steps=500 -o mixed_precision=bf16"
     )
 
     @classmethod
