@@ -206,9 +206,7 @@ def run_bench(
                 "hole_fraction": float(hole.mean()),
                 "wall_s": per_image,
                 "batch": len(result.indices),
-                "nfe": costs[spec.label]["network_evaluations"]
-                if result.nfe is None
-                else result.nfe,  # what an adaptive sampler spent, else its fixed cost
+                "nfe": result.nfe or costs[spec.label]["network_evaluations"],  # adaptive: spent
                 "undo_steps": costs[spec.label]["undo_steps"],
                 "worker": result.worker,
                 "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
