@@ -1,9 +1,9 @@
 """The figures and numbers of a shipped model's card, from its training run and a bench folder.
 
-    .venv/bin/python bench/model_card.py --run /work/runs/emoji32 \
-        --model src/inpaintkit/models/weights/emoji32.safetensors \
-        --bench runs/bench/emoji32-paper --label repaint \
-        --prefix src/inpaintkit/models/weights/emoji32
+    .venv/bin/python bench/model_card.py --run /work/runs/emoji32-v2 \
+        --model src/inpaintkit/models/weights/emoji32-v2.safetensors \
+        --bench runs/bench/v2-emoji-test --label repaint-fast \
+        --prefix src/inpaintkit/models/weights/emoji32-v2
 
 writes PREFIX-loss.png (training loss per log window), PREFIX-samples.png (16 unconditional
 samples: ancestral DDPM on 250 evenly respaced steps, seed 0), PREFIX-inpainting.png (the bench

@@ -16,6 +16,7 @@ from PIL import Image
 
 from inpaintkit.bench.realbench_scenes import emoji_scenes
 from inpaintkit.methods import build_method
+from inpaintkit.methods.realfill.fit import ConditionalLoss
 from inpaintkit.options import split_key_values
 
 
@@ -33,11 +34,11 @@ def main() -> None:
     backend = method.backend
     x0 = torch.from_numpy(scene.target.copy()).permute(2, 0, 1)[None].float() / 127.5 - 1
     hole = torch.from_numpy(scene.hole)[None, None].float()
-    abar = torch.from_numpy(np.cumprod(1 - np.asarray(backend.base.betas, float))).float()
+    schedule = ConditionalLoss(backend.base.betas)  # the fit's own sqrt(abar_t) tables
     generator = torch.Generator().manual_seed(0)
     for t in (50, 200, 500, 800):
         noise = torch.randn(16, 3, 32, 32, generator=generator)
-        x_t = abar[t].sqrt() * x0 + (1 - abar[t]).sqrt() * noise
+        x_t = schedule.sqrt_abar[t] * x0 + schedule.sqrt_one_minus[t] * noise
         inputs = torch.cat(
             [x_t, hole.expand(16, -1, -1, -1), (x0 * (1 - hole)).expand(16, -1, -1, -1)], 1
         )
