@@ -1,6 +1,7 @@
 """StrDiffusion's sampler and method: the adaptive rule on a scripted discriminator (accepts,
 averages and stops counted exactly), network evaluations counted exactly and inside cost()'s
-range, the ablation switches, options, budget, and the missing default model."""
+range, the ablation switches, the walk back to the image under the exact noise, options, budget, and
+the missing default model."""
 
 from __future__ import annotations
 
@@ -138,6 +139,44 @@ def test_callback_reports_every_step():
     assert [r["t"] for r in reports] == [5, 4, 3, 2, 1, 0]
     assert [r["nfe"] for r in reports] == [2, 4, 6, 8, 9, 10]
     assert all(r["x0_hat"].shape == (3, 3, H, H) and r["x0_hat"].abs().max() <= 1 for r in reports)
+
+
+@pytest.mark.parametrize(
+    "walk", [StrWalk(resampling="none"), StrWalk(u_max=6), StrWalk(guidance=False)]
+)
+def test_the_exact_noise_walks_back_to_the_image(walk):
+    """Networks that return the true noise of their state about the marginal mean of the true
+    image (the exact score when x_0 is known) must walk from mu + lambda z back to the image: the
+    sampler's reverse steps, its structure replacement and its rounds lose nothing the process
+    keeps. At T = 100 every pixel comes back to within 0.02 (measured: 0.0067 to 0.0085, the last
+    steps' own noise)."""
+    process, gen = IRSDE(100), torch.Generator().manual_seed(3)
+    known = torch.rand(2, 3, 16, 16, generator=gen)
+    keep = torch.ones(2, 1, 16, 16)
+    keep[:, :, 4:12, 2:14] = 0
+    structure = known.mean(1, keepdim=True)
+    edges = (structure > 0.5).float() * keep
+
+    def exact(truth, means):  # rows are told apart by their mu (a row of means)
+        def eps(x, mu, t, *guide):
+            rows = [int((means - m).flatten(1).abs().sum(1).argmin()) for m in mu]
+            return (x - process.mean(truth[rows], mu, t)) / process.std(t, x)
+
+        return eps
+
+    def disc(x, s, t):  # any per-row score: rounds accept, average and stop
+        return x.flatten(1).std(1, keepdim=True)
+
+    nets = StrNets(exact(structure, edges * keep), exact(known, known * keep), disc)
+    generators = [torch.Generator().manual_seed(r) for r in range(2)]
+    out, stats = sample_strdiffusion(nets, process, known=known, keep=keep, structure=structure,
+                                     edges=edges, walk=walk, generator=generators,
+                                     progress=False)  # fmt: skip
+    assert (out - known).abs().max() < 0.02
+    assert stats.nfe >= 100
+    if walk.resampling == "adaptive" and walk.guidance:
+        assert stats.counts()["accepted"] and stats.counts()["averaged"]
+    assert (known * (1 - keep)).abs().max() > 0.5  # the hole starts at mu = 0, far from it
 
 
 def test_default_cost_range_by_hand():
