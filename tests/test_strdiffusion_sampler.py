@@ -1,7 +1,7 @@
 """StrDiffusion's sampler and method: the adaptive rule on a scripted discriminator (accepts,
 averages and stops counted exactly), network evaluations counted exactly and inside cost()'s
-range, the ablation switches, the walk back to the image under the exact noise, options, budget, and
-the missing default model."""
+range, the ablation switches, the walk back to the image under the exact noise, options,
+budget, and the missing default model."""
 
 from __future__ import annotations
 
