@@ -149,7 +149,8 @@ def test_realbench_runs_two_emoji_scenes_end_to_end(tmp_path, monkeypatch, capsy
     summary = json.loads((out / "summary.json").read_text())
     assert summary["config"]["scenes"] == 2 and list(summary["methods"]) == ["emoji"]
     assert summary["methods"]["emoji"]["telea"]["n"] == 2
-    assert "| realfill |" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "| realfill |" in report and "| telea | " in report and "RealFill minus it" in report
     grids = sorted(p.name for p in (out / "scenes").iterdir())
     assert len(grids) == 2 and all(g.startswith(("emoji-1f44b-", "emoji-1f44c-")) for g in grids)
     assert "[2/2]" in capsys.readouterr().out
@@ -185,14 +186,28 @@ def test_realbench_runs_two_emoji_scenes_end_to_end(tmp_path, monkeypatch, capsy
     assert json.loads((out / "summary.json").read_text())["config"]["scenes"] == 1
 
 
-def test_summarize_rates_and_means_by_hand():
+def test_summarize_rates_means_and_paired_gains_by_hand():
     rows = [
-        {"set": "emoji", "method": "realfill", "psnr_hole": 20.0, "ssim_hole": 0.5,
+        {"scene": "a", "set": "emoji", "method": "realfill", "psnr_hole": 20.0, "ssim_hole": 0.5,
          "pick_beats_avg": 1, "fit_seconds": 10.0},
-        {"set": "emoji", "method": "realfill", "psnr_hole": 10.0, "ssim_hole": 0.3,
+        {"scene": "a", "set": "emoji", "method": "realfill-avg", "psnr_hole": 19.0,
+         "ssim_hole": 0.5},
+        {"scene": "a", "set": "emoji", "method": "base-avg", "psnr_hole": 15.0, "ssim_hole": 0.4},
+        {"scene": "a", "set": "emoji", "method": "telea", "psnr_hole": 12.0, "ssim_hole": 0.4},
+        {"scene": "b", "set": "emoji", "method": "realfill", "psnr_hole": 10.0, "ssim_hole": 0.3,
          "pick_beats_avg": 0, "fit_seconds": 30.0},
-        {"set": "emoji", "method": "telea", "psnr_hole": 12.0, "ssim_hole": 0.4},
+        {"scene": "b", "set": "emoji", "method": "realfill-avg", "psnr_hole": 12.0,
+         "ssim_hole": 0.3},
+        {"scene": "b", "set": "emoji", "method": "base-avg", "psnr_hole": 11.0, "ssim_hole": 0.3},
+        {"scene": "b", "set": "emoji", "method": "telea", "psnr_hole": 11.0, "ssim_hole": 0.3},
     ]  # fmt: skip
     summary = summarize(rows)
     assert summary["methods"]["emoji"]["realfill"] == {"psnr_hole": 15.0, "ssim_hole": 0.4, "n": 2}
     assert summary["pick_beats_avg"]["emoji"] == 0.5 and summary["fit_seconds"]["emoji"] == 20.0
+    # telea: the pick's 20 - 12 and 10 - 11, mean 3.5, s / sqrt(2) = 4.5, t(0.975, 1) = 12.7062
+    telea = summary["paired"]["emoji"]["telea"]
+    assert telea["mean"] == 3.5 and (telea["ahead"], telea["n"]) == (1, 2)
+    assert telea["half"] == pytest.approx(12.7062 * 4.5, rel=1e-5)
+    # base-avg is paired with the mean sample: 19 - 15 and 12 - 11
+    assert summary["paired"]["emoji"]["base-avg"]["mean"] == 2.5
+    assert list(summary["paired"]["emoji"]) == ["base-avg", "telea"]
