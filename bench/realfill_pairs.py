@@ -14,6 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
+from inpaintkit.bench.realbench import paired_gains
 from inpaintkit.metrics import mean_ci
 
 
@@ -48,9 +49,14 @@ def main() -> None:
     data = {folder: scenes(folder) for folder in folders}
     for folder, by_scene in data.items():
         rows = list(by_scene.values())
-        print(f"{folder.name}: pick - base {paired(differences(rows, 'realfill', 'base'))}; "
-              f"mean - mean {paired(differences(rows, 'realfill-avg', 'base-avg'))}; SSIM pick "
-              f"- base {paired(differences(rows, 'realfill', 'base', 'ssim_hole'))}")  # fmt: skip
+        gains = paired_gains([row for methods in rows for row in methods.values()])
+
+        def text(g: dict) -> str:
+            return f"{g['mean']:+.2f} ± {g['half']:.2f} (n={g['n']}, ahead in {g['ahead']})"
+
+        print(f"{folder.name}: pick - base {text(gains['base'])}; mean - mean "
+              f"{text(gains['base-avg'])}; SSIM pick - base "
+              f"{paired(differences(rows, 'realfill', 'base', 'ssim_hole'))}")  # fmt: skip
     first, *others = folders
     for folder in others:
         shared = [s for s in data[folder] if s in data[first]]
