@@ -36,10 +36,15 @@ def differences(rows: list[dict], a: str, b: str, metric: str = "psnr_hole") -> 
     return [r[a][metric] - r[b][metric] for r in rows]
 
 
+def text(gains: dict) -> str:
+    """A paired_gains entry as "+m ± h (n=N, ahead in k)"."""
+    return f"{gains['mean']:+.2f} ± {gains['half']:.2f} (n={gains['n']}, ahead in {gains['ahead']})"
+
+
 def paired(differences: list[float]) -> str:
     mean, lo, _ = mean_ci(differences)
     ahead = sum(d > 0 for d in differences)
-    return f"{mean:+.2f} ± {mean - lo:.2f} (n={len(differences)}, ahead in {ahead})"
+    return text({"mean": mean, "half": mean - lo, "n": len(differences), "ahead": ahead})
 
 
 def main() -> None:
@@ -50,10 +55,6 @@ def main() -> None:
     for folder, by_scene in data.items():
         rows = list(by_scene.values())
         gains = paired_gains([row for methods in rows for row in methods.values()])
-
-        def text(g: dict) -> str:
-            return f"{g['mean']:+.2f} ± {g['half']:.2f} (n={g['n']}, ahead in {g['ahead']})"
-
         print(f"{folder.name}: pick - base {text(gains['base'])}; mean - mean "
               f"{text(gains['base-avg'])}; SSIM pick - base "
               f"{paired(differences(rows, 'realfill', 'base', 'ssim_hole'))}")  # fmt: skip

@@ -256,7 +256,7 @@ def run_realbench(
     config = {"model": realfill.config().get("model"), "samples": samples, "seed": seed,
               "holes": holes, "size": size, "scenes": len(scenes), "baselines": list(baselines),
               "options": options or {}, **_emoji_setting(split, references),
-              "fit_scale": realfill.options.fit_settings(None, size).max_scale}  # fmt: skip
+              "fit_scale": realfill.options.resolved_fit_scale(size)}  # fmt: skip
     names = {scene.name for scene in scenes}
     rows = [r for r in _resume(out, config) if r["scene"] in names]
     done = {r["scene"] for r in rows}

@@ -80,12 +80,15 @@ class RealFillOptions(InpaintDDPMOptions):
     def lora(self) -> LoraSettings:
         return LoraSettings(self.rank, self.alpha, self.dropout, self.lora_convs)
 
+    def resolved_fit_scale(self, size: int) -> float:
+        """fit_scale, or its default for images of ``size`` px."""
+        return self.fit_scale or (RESIZE_SCALE if size >= FULL_RESIZE_FROM else 1.0)
+
     def fit_settings(self, steps: int | None = None, size: int = 512) -> FitSettings:
-        """The fit's settings for images of ``size`` px (it picks the default fit_scale)."""
-        scale = self.fit_scale or (RESIZE_SCALE if size >= FULL_RESIZE_FROM else 1.0)
+        """The fit's settings for images of ``size`` px."""
         return FitSettings(
             steps=steps or self.fit_steps, batch=self.fit_batch, lr=self.fit_lr,
-            full_mask_proba=self.full_mask_proba, max_scale=scale,
+            full_mask_proba=self.full_mask_proba, max_scale=self.resolved_fit_scale(size),
         )  # fmt: skip
 
 
