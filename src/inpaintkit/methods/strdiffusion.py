@@ -9,9 +9,9 @@ module for the algorithm, the ablation switches and the departures from the publ
 
 Its cost is a range (the adaptive rule decides how many rounds run): ``cost()`` gives the most
 network evaluations as "network_evaluations" and the fewest as "network_evaluations_min"; every
-call of any of the three networks counts. The default model is the embedded "strdiffusion32";
-until its weights ship, train one (``inpaintkit train emoji --preset strdiffusion32 --objective
-strdiffusion``), export it and pass ``--model FILE``.
+call of any of the three networks counts. The default model is the embedded "strdiffusion32"
+(its card: ``models/weights/strdiffusion32.md``); another, trained with ``recipe``, is passed as
+``--model FILE``.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class StrDiffusion(Method):
     needs = Needs("bundle")
     default_model = "strdiffusion32"
     recipe = (
-        "inpaintkit train emoji --preset strdiffusion32 --objective strdiffusion --steps 20000 "
+        "inpaintkit train emoji --preset strdiffusion32 --objective strdiffusion --steps 6000 "
         "--batch-size 16 --lr 2e-4 --holes lama-mixed:3+half+expand+sr2x+altlines "
         "-o warmup_steps=500 -o mixed_precision=bf16"
     )
