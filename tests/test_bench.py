@@ -286,6 +286,17 @@ def test_config_mismatch_is_an_error(tmp_path, tiny_model_file):
         run_bench(config(other, "repaint:steps=2", model=str(path)), report=False)
 
 
+def test_named_data_is_recorded_as_named_from_any_directory(tmp_path, monkeypatch):
+    from inpaintkit.bench.data import data_source
+
+    monkeypatch.chdir(tmp_path)  # a styled spec is a name, not a folder under the cwd
+    for name in ("emoji-test", "emoji-test-64", "emoji-test:twitter", "emoji-tune:facebook"):
+        assert data_source(name) == name
+    assert data_source("photos") == str(tmp_path / "photos")
+    with pytest.raises(InpaintkitError, match="unknown emoji style 'apple'"):
+        data_source("emoji-test:apple")
+
+
 def test_a_label_whose_defaults_changed_is_an_error(tmp_path, monkeypatch):
     run_bench(config(tmp_path, "fake,fake:level=3", n=1), report=False)
     stored = RunDir(tmp_path).read_config()["settings"]

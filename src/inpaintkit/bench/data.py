@@ -46,6 +46,15 @@ def committed_emoji_dir() -> Path:
     )
 
 
+def data_source(data: str) -> str:
+    """How a benchmark folder records ``data``: a named spec as given ("emoji-test",
+    "emoji-test:twitter"), a folder as its absolute path, so that a run resumes from any
+    working directory."""
+    if data in DATA_SPECS or _emoji_spec(data) is not None:
+        return data
+    return str(Path(data).resolve())
+
+
 def load_bench_images(data: str, size: int, n: int | None = None) -> BenchImages:
     """The first ``n`` images (all when None) of ``data`` at ``size`` x ``size``.
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import InpaintkitError
 from ..masks import MASK_KINDS
-from .data import DATA_SPECS, BenchImages, load_bench_images
+from .data import BenchImages, data_source, load_bench_images
 from .execute import Task
 from .plan import Chunk, bench_hole, item_seed, plan_chunks
 from .presets import parse_methods
@@ -146,7 +146,7 @@ def run_bench(
     size = _bench_size(config, models)
     data = load_bench_images(config.data, size, config.n)
     rundir = RunDir(config.out)
-    source = config.data if config.data in DATA_SPECS else str(Path(config.data).resolve())
+    source = data_source(config.data)
     fixed = {"data": source, "size": size, "seed": config.seed, "runtime": config.runtime}
     main = next((m.identity for m in models.values() if m and m.spec == config.model), None)
     settings = {s.label: s.settings() for s in specs}
