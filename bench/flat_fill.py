@@ -13,6 +13,7 @@ import numpy as np
 from inpaintkit.bench.data import load_bench_images
 from inpaintkit.bench.plan import bench_hole
 from inpaintkit.bench.runner import PAPER_MASKS
+from inpaintkit.metrics.pixel import psnr
 
 FILLS = {"white": 1.0, "mid-gray": 0.5, "black": 0.0}
 
@@ -24,17 +25,17 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    images = load_bench_images(args.data, args.size, args.n).images.astype(float) / 255
+    images = load_bench_images(args.data, args.size, args.n).images.astype(float)
     print("| fill | " + " | ".join(PAPER_MASKS) + " |")
     print("| --- " * (len(PAPER_MASKS) + 1) + "|")
     for name, value in FILLS.items():
         cells = []
         for mask in PAPER_MASKS:
-            psnr = [
-                -10 * np.log10(((x[bench_hole(mask, args.size, args.seed, i)] - value) ** 2).mean())
+            scores = [
+                psnr(((x[bench_hole(mask, args.size, args.seed, i)] - 255 * value) ** 2).mean())
                 for i, x in enumerate(images)
             ]
-            cells.append(f"{np.mean(psnr):.2f}")
+            cells.append(f"{np.mean(scores):.2f}")
         print(f"| {name} | " + " | ".join(cells) + " |")
 
 
